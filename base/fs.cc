@@ -1,0 +1,176 @@
+#include "base/fs.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <random>
+
+namespace ferry {
+
+std::string ErrnoText(int err) {
+  return std::string(std::strerror(err)) + " (errno " + std::to_string(err) + ")";
+}
+
+namespace {
+
+Error IoError(std::string_view what, const std::string& path, int err) {
+  return Error(err == ENOENT ? Errc::kNotFound : Errc::kIoError,
+               std::string(what) + " " + path + ": " + ErrnoText(err));
+}
+
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int get() const { return fd_; }
+  // Closes and reports the error close() saw (it can carry a deferred write error).
+  int Close() {
+    int rc = ::close(fd_);
+    fd_ = -1;
+    return rc;
+  }
+
+ private:
+  int fd_;
+};
+
+std::string TempSuffix() {
+  static std::atomic<std::uint64_t> counter{0};
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++) + "." +
+         std::to_string(rng() & 0xffffff);
+}
+
+}  // namespace
+
+Result<std::string> ReadFile(const std::string& path, const ReadFileOptions& options) {
+  int flags = O_RDONLY | O_CLOEXEC | (options.no_follow ? O_NOFOLLOW : 0);
+  Fd fd(::open(path.c_str(), flags));
+  if (fd.get() < 0) {
+    if (errno == ELOOP && options.no_follow) {
+      return Error(Errc::kPermission, "refusing to read symlink " + path);
+    }
+    return IoError("cannot open", path, errno);
+  }
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return IoError("cannot read", path, errno);
+    }
+    if (n == 0) break;
+    if (out.size() + static_cast<std::size_t>(n) > options.max_size) {
+      return Error(Errc::kTooLarge,
+                   path + " is larger than the limit of " + std::to_string(options.max_size) +
+                       " bytes");
+    }
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  return out;
+}
+
+Status SyncDir(const std::string& dir) {
+  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd.get() < 0) return IoError("cannot open directory", dir, errno);
+  if (::fsync(fd.get()) != 0) return IoError("cannot fsync directory", dir, errno);
+  return OkStatus();
+}
+
+Status WriteFileAtomic(const std::string& path, std::string_view data,
+                       const WriteFileOptions& options) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) == 0) {
+    if (options.no_replace) return Error(Errc::kAlreadyExists, path + " already exists");
+    if (options.no_symlink && S_ISLNK(st.st_mode)) {
+      return Error(Errc::kPermission, "refusing to replace symlink " + path);
+    }
+  }
+  const std::string tmp = path + TempSuffix();
+  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, options.mode));
+  if (fd.get() < 0) return IoError("cannot create", tmp, errno);
+  auto fail = [&](std::string_view what, int err) {
+    ::unlink(tmp.c_str());
+    return IoError(what, tmp, err);
+  };
+  // open() applies the umask; key files must be exactly `mode`.
+  if (::fchmod(fd.get(), options.mode) != 0) return fail("cannot chmod", errno);
+  std::size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = ::write(fd.get(), data.data() + off, data.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return fail("cannot write", errno);
+    }
+    off += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd.get()) != 0) return fail("cannot fsync", errno);
+  if (fd.Close() != 0) return fail("cannot close", errno);
+  if (options.no_replace) {
+    // link() fails with EEXIST instead of replacing: no window where a concurrent writer's
+    // file is overwritten.
+    if (::link(tmp.c_str(), path.c_str()) != 0) {
+      int err = errno;
+      ::unlink(tmp.c_str());
+      if (err == EEXIST) return Error(Errc::kAlreadyExists, path + " already exists");
+      return IoError("cannot link", path, err);
+    }
+    ::unlink(tmp.c_str());
+  } else if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    return fail("cannot rename into place", errno);
+  }
+  return SyncDir(DirName(path));
+}
+
+Status MakeDirs(const std::string& path, mode_t mode) {
+  if (path.empty()) return OkStatus();
+  std::string cur;
+  std::size_t pos = 0;
+  while (pos <= path.size()) {
+    std::size_t next = path.find('/', pos);
+    if (next == std::string::npos) next = path.size();
+    cur = path.substr(0, next);
+    pos = next + 1;
+    if (cur.empty()) continue;  // leading '/'
+    if (::mkdir(cur.c_str(), mode) != 0 && errno != EEXIST) {
+      return IoError("cannot create directory", cur, errno);
+    }
+  }
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return Error(Errc::kIoError, path + " exists and is not a directory");
+  }
+  return OkStatus();
+}
+
+bool PathExists(const std::string& path) {
+  struct stat st;
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
+std::string DirName(const std::string& path) {
+  std::size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+std::string JoinPath(std::string_view a, std::string_view b) {
+  if (a.empty()) return std::string(b);
+  std::string out(a);
+  if (out.back() != '/') out += '/';
+  while (!b.empty() && b.front() == '/') b.remove_prefix(1);
+  out += b;
+  return out;
+}
+
+}  // namespace ferry

@@ -1,0 +1,63 @@
+// Small, durable file primitives over POSIX.
+//
+// WriteFileAtomic is the one way Ferry replaces a file: write a temp file in the same
+// directory -> fsync it -> rename over the destination -> fsync the directory. A reader sees the
+// old bytes or the new bytes, never a mix; after a crash the file is old or new. On failure the
+// temp file is removed and the destination is untouched.
+//
+// Thread safety: all functions are safe to call concurrently on different paths.
+#ifndef FERRY_BASE_FS_H_
+#define FERRY_BASE_FS_H_
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "base/result.h"
+
+namespace ferry {
+
+struct ReadFileOptions {
+  // Files longer than this fail with kTooLarge before more than max_size + 1 bytes are read.
+  std::uint64_t max_size = 64ull << 20;
+  // Refuse to follow a symlink in the last path component (kPermission).
+  bool no_follow = false;
+};
+
+// Reads a whole file. kNotFound if it does not exist, kIoError on other failures.
+Result<std::string> ReadFile(const std::string& path, const ReadFileOptions& options = {});
+
+struct WriteFileOptions {
+  mode_t mode = 0644;
+  // Fail with kAlreadyExists instead of replacing an existing file.
+  bool no_replace = false;
+  // Refuse when the destination exists as a symlink (kPermission).
+  bool no_symlink = true;
+};
+
+// Durably writes `data` to `path` (see the file comment). The parent directory must exist.
+Status WriteFileAtomic(const std::string& path, std::string_view data,
+                       const WriteFileOptions& options = {});
+
+// fsync a directory so that renames and creations inside it survive a crash.
+Status SyncDir(const std::string& dir);
+
+// mkdir -p with `mode` for the directories it creates.
+Status MakeDirs(const std::string& path, mode_t mode = 0755);
+
+bool PathExists(const std::string& path);
+
+// Directory part of a path ("a/b/c" -> "a/b", "c" -> ".").
+std::string DirName(const std::string& path);
+
+// Joins with exactly one '/' between the parts.
+std::string JoinPath(std::string_view a, std::string_view b);
+
+// Text of errno for messages: "No such file or directory (errno 2)".
+std::string ErrnoText(int err);
+
+}  // namespace ferry
+
+#endif  // FERRY_BASE_FS_H_
