@@ -1,0 +1,90 @@
+#include "base/fs.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "tests/testutil/testutil.h"
+
+namespace ferry {
+namespace {
+
+std::size_t CountEntries(const std::string& dir) {
+  std::size_t n = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir)) ++n;
+  return n;
+}
+
+TEST(Fs, AtomicWriteReplacesAndLeavesNoTemp) {
+  testing::TempDir dir;
+  std::string p = dir.Join("f.json");
+  ASSERT_OK(WriteFileAtomic(p, "one"));
+  ASSERT_OK(WriteFileAtomic(p, "two"));
+  EXPECT_EQ(*ReadFile(p), "two");
+  EXPECT_EQ(CountEntries(dir.path()), 1u);
+}
+
+TEST(Fs, ModeIsExactDespiteUmask) {
+  testing::TempDir dir;
+  std::string p = dir.Join("key");
+  mode_t old = ::umask(0);
+  ASSERT_OK(WriteFileAtomic(p, "secret", {.mode = 0600}));
+  ::umask(old);
+  struct stat st;
+  ASSERT_EQ(::stat(p.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+TEST(Fs, NoReplace) {
+  testing::TempDir dir;
+  std::string p = dir.Join("f");
+  ASSERT_OK(WriteFileAtomic(p, "one", {.no_replace = true}));
+  EXPECT_ERRC(WriteFileAtomic(p, "two", {.no_replace = true}), Errc::kAlreadyExists);
+  EXPECT_EQ(*ReadFile(p), "one");
+  EXPECT_EQ(CountEntries(dir.path()), 1u);
+}
+
+TEST(Fs, RefusesSymlinks) {
+  testing::TempDir dir;
+  std::string target = dir.Join("target");
+  std::string link = dir.Join("link");
+  ASSERT_OK(WriteFileAtomic(target, "data"));
+  ASSERT_EQ(::symlink(target.c_str(), link.c_str()), 0);
+  EXPECT_ERRC(WriteFileAtomic(link, "evil"), Errc::kPermission);
+  EXPECT_EQ(*ReadFile(target), "data");
+  EXPECT_ERRC(ReadFile(link, {.no_follow = true}), Errc::kPermission);
+  EXPECT_EQ(*ReadFile(link), "data");
+}
+
+TEST(Fs, ReadLimits) {
+  testing::TempDir dir;
+  std::string p = dir.Join("big");
+  ASSERT_OK(WriteFileAtomic(p, std::string(100000, 'x')));
+  EXPECT_ERRC(ReadFile(p, {.max_size = 99999}), Errc::kTooLarge);
+  EXPECT_EQ(ReadFile(p, {.max_size = 100000})->size(), 100000u);
+  EXPECT_ERRC(ReadFile(dir.Join("missing")), Errc::kNotFound);
+}
+
+TEST(Fs, WriteIntoMissingDirectoryFailsCleanly) {
+  testing::TempDir dir;
+  EXPECT_ERRC(WriteFileAtomic(dir.Join("no/such/f"), "x"), Errc::kNotFound);
+}
+
+TEST(Fs, MakeDirsAndPaths) {
+  testing::TempDir dir;
+  ASSERT_OK(MakeDirs(dir.Join("a/b/c")));
+  ASSERT_OK(MakeDirs(dir.Join("a/b/c")));
+  EXPECT_TRUE(PathExists(dir.Join("a/b/c")));
+  ASSERT_OK(WriteFileAtomic(dir.Join("a/file"), "x"));
+  EXPECT_FALSE(MakeDirs(dir.Join("a/file")).ok());
+  EXPECT_EQ(DirName("a/b/c"), "a/b");
+  EXPECT_EQ(DirName("c"), ".");
+  EXPECT_EQ(DirName("/c"), "/");
+  EXPECT_EQ(JoinPath("a/", "/b"), "a/b");
+  EXPECT_EQ(JoinPath("a", "b"), "a/b");
+}
+
+}  // namespace
+}  // namespace ferry

@@ -1,0 +1,265 @@
+#include "tuf/repository.h"
+
+#include "base/fs.h"
+#include "crypto/hash.h"
+#include "tuf/paths.h"
+
+namespace ferry::tuf {
+
+namespace {
+
+RoleKeys KeysOf(const RoleSigning& s, std::map<std::string, Key>* keys) {
+  RoleKeys rk;
+  rk.threshold = s.threshold;
+  for (const Signer* signer : s.signers) {
+    rk.keyids.push_back(signer->keyid());
+    keys->insert_or_assign(signer->keyid(), signer->public_key());
+  }
+  return rk;
+}
+
+Status CheckSigning(std::string_view role, const RoleSigning& s) {
+  if (s.threshold < 1 || static_cast<std::int64_t>(s.signers.size()) < s.threshold) {
+    return Error(Errc::kInvalidArgument, std::string(role) + ": needs at least threshold (" +
+                                             std::to_string(s.threshold) + ") signers, got " +
+                                             std::to_string(s.signers.size()));
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
+Result<Repository> Repository::Create(const RepositoryOptions& options, const RoleSigning& root,
+                                      const RoleSigning& targets, const RoleSigning& snapshot,
+                                      const RoleSigning& timestamp, UnixTime now) {
+  FERRY_TRY(CheckSigning(kRoot, root));
+  FERRY_TRY(CheckSigning(kTargets, targets));
+  FERRY_TRY(CheckSigning(kSnapshot, snapshot));
+  FERRY_TRY(CheckSigning(kTimestamp, timestamp));
+  Repository repo(options);
+  if (!options.dir.empty()) {
+    FERRY_TRY(MakeDirs(JoinPath(options.dir, "metadata")));
+    FERRY_TRY(MakeDirs(JoinPath(options.dir, "targets")));
+  }
+  repo.root_.version = 0;  // Publish bumps every dirty role to its next version
+  repo.root_.consistent_snapshot = options.consistent_snapshot;
+  repo.root_.roles[std::string(kRoot)] = KeysOf(root, &repo.root_.keys);
+  repo.root_.roles[std::string(kTargets)] = KeysOf(targets, &repo.root_.keys);
+  repo.root_.roles[std::string(kSnapshot)] = KeysOf(snapshot, &repo.root_.keys);
+  repo.root_.roles[std::string(kTimestamp)] = KeysOf(timestamp, &repo.root_.keys);
+  repo.signing_[std::string(kRoot)] = root;
+  repo.signing_[std::string(kTargets)] = targets;
+  repo.signing_[std::string(kSnapshot)] = snapshot;
+  repo.signing_[std::string(kTimestamp)] = timestamp;
+  repo.targets_[std::string(kTargets)].version = 0;
+  repo.snapshot_.version = 0;
+  repo.timestamp_.version = 0;
+  repo.dirty_ = {std::string(kRoot), std::string(kTargets)};
+  FERRY_TRY(repo.Publish(now));
+  return repo;
+}
+
+Result<Targets*> Repository::MutableTargets(std::string_view role) {
+  auto it = targets_.find(std::string(role));
+  if (it == targets_.end()) {
+    return Error(Errc::kNotFound, "no targets role named \"" + std::string(role) + "\"");
+  }
+  return &it->second;
+}
+
+const Targets* Repository::targets(std::string_view role) const {
+  auto it = targets_.find(std::string(role));
+  return it == targets_.end() ? nullptr : &it->second;
+}
+
+Status Repository::AddTargetInfo(std::string_view role, std::string_view target_path,
+                                 const TargetFile& file) {
+  FERRY_TRY(CheckSafeTargetPath(target_path));
+  FERRY_ASSIGN_OR_RETURN(Targets* t, MutableTargets(role));
+  // A delegated role may only list paths its delegation covers.
+  auto del = delegators_.find(std::string(role));
+  if (del != delegators_.end()) {
+    const Targets& parent = targets_.at(del->second);
+    bool covered = false;
+    for (const auto& r : parent.delegations->roles) {
+      if (r.name == role && r.IsDelegatedPath(target_path)) covered = true;
+    }
+    if (!covered) {
+      return Error(Errc::kInvalidArgument, "role " + std::string(role) + " is not delegated \"" +
+                                               std::string(target_path) + "\"");
+    }
+  }
+  t->targets.insert_or_assign(std::string(target_path), file);
+  dirty_.insert(std::string(role));
+  return OkStatus();
+}
+
+Status Repository::AddTarget(std::string_view role, std::string_view target_path,
+                             std::string_view content, std::optional<json::Value> custom) {
+  FERRY_TRY(CheckSafeTargetPath(target_path));
+  TargetFile file;
+  file.length = static_cast<std::int64_t>(content.size());
+  file.hashes.emplace_back("sha256", crypto::Sha256Hex(content));
+  if (options_.sha512_targets) file.hashes.emplace_back("sha512", crypto::Sha512Hex(content));
+  file.custom = std::move(custom);
+  FERRY_TRY(AddTargetInfo(role, target_path, file));
+  const std::string path(target_path);
+  if (options_.consistent_snapshot) {
+    for (const auto& [alg, digest] : file.hashes) {
+      FERRY_TRY(WriteFile("targets/" + HashPrefixedTargetPath(path, digest), std::string(content)));
+    }
+  } else {
+    FERRY_TRY(WriteFile("targets/" + path, std::string(content)));
+  }
+  return OkStatus();
+}
+
+Status Repository::RemoveTarget(std::string_view role, std::string_view target_path) {
+  FERRY_ASSIGN_OR_RETURN(Targets* t, MutableTargets(role));
+  if (t->targets.erase(std::string(target_path)) == 0) {
+    return Error(Errc::kNotFound, std::string(role) + " does not list \"" +
+                                      std::string(target_path) + "\"");
+  }
+  dirty_.insert(std::string(role));
+  return OkStatus();
+}
+
+Status Repository::AddDelegation(std::string_view delegator, DelegatedRole delegation,
+                                 const RoleSigning& signing) {
+  FERRY_TRY(CheckSafeRoleName(delegation.name));
+  FERRY_TRY(CheckSigning(delegation.name, signing));
+  if (targets_.count(delegation.name) != 0) {
+    return Error(Errc::kAlreadyExists, "role " + delegation.name + " already exists");
+  }
+  if ((delegation.paths.has_value()) == (delegation.path_hash_prefixes.has_value())) {
+    return Error(Errc::kInvalidArgument, "a delegation needs exactly one of paths and path_hash_prefixes");
+  }
+  FERRY_ASSIGN_OR_RETURN(Targets* parent, MutableTargets(delegator));
+  if (!parent->delegations) parent->delegations.emplace();
+  if (parent->delegations->succinct_roles) {
+    return Error(Errc::kInvalidArgument, std::string(delegator) + " uses succinct hash bins");
+  }
+  static_cast<RoleKeys&>(delegation) = KeysOf(signing, &parent->delegations->keys);
+  const std::string name = delegation.name;
+  parent->delegations->roles.push_back(std::move(delegation));
+  targets_[name].version = 0;
+  signing_[name] = signing;
+  delegators_[name] = std::string(delegator);
+  dirty_.insert(std::string(delegator));
+  dirty_.insert(name);
+  return OkStatus();
+}
+
+Status Repository::SetRoleKeys(std::string_view role, const RoleSigning& signing) {
+  if (!IsTopLevelRole(role)) {
+    return Error(Errc::kInvalidArgument, "SetRoleKeys is for top-level roles, not " + std::string(role));
+  }
+  FERRY_TRY(CheckSigning(role, signing));
+  const std::string name(role);
+  if (role == kRoot && !previous_root_signing_) previous_root_signing_ = signing_.at(name);
+  signing_[name] = signing;
+  root_.roles[name] = KeysOf(signing, &root_.keys);
+  // Drop keys no role uses any more.
+  std::set<std::string> used;
+  for (const auto& [r, rk] : root_.roles) used.insert(rk.keyids.begin(), rk.keyids.end());
+  for (auto it = root_.keys.begin(); it != root_.keys.end();) {
+    it = used.count(it->first) ? std::next(it) : root_.keys.erase(it);
+  }
+  dirty_.insert(std::string(kRoot));
+  return OkStatus();
+}
+
+Status Repository::Touch(std::string_view role) {
+  if (role != kRoot && targets_.count(std::string(role)) == 0) {
+    return Error(Errc::kNotFound, "no role named \"" + std::string(role) + "\"");
+  }
+  dirty_.insert(std::string(role));
+  return OkStatus();
+}
+
+std::string Repository::Sign(const json::Value& signed_json, const RoleSigning& signing) const {
+  return SignEnvelope(signed_json, signing.signers);
+}
+
+Status Repository::WriteFile(const std::string& rel, const std::string& bytes) {
+  if (!options_.dir.empty()) {
+    const std::string path = JoinPath(options_.dir, rel);
+    FERRY_TRY(MakeDirs(DirName(path)));
+    FERRY_TRY(WriteFileAtomic(path, bytes));
+  }
+  files_[rel] = bytes;
+  return OkStatus();
+}
+
+Status Repository::Publish(UnixTime now) {
+  const bool consistent = options_.consistent_snapshot;
+  // Root first only matters for the order clients read; it is written as N.root.json (never
+  // overwritten) and root.json.
+  if (dirty_.count(std::string(kRoot))) {
+    ++root_.version;
+    root_.expires = now + options_.root_expiry_seconds;
+    RoleSigning signing = signing_.at(std::string(kRoot));
+    if (previous_root_signing_) {
+      // A rotation: signed by the old keys (so clients trusting N accept N+1) and the new.
+      for (const Signer* s : previous_root_signing_->signers) {
+        bool present = false;
+        for (const Signer* t : signing.signers) present |= t->keyid() == s->keyid();
+        if (!present) signing.signers.push_back(s);
+      }
+    }
+    std::string bytes = Sign(ToJson(root_), signing);
+    FERRY_TRY(WriteFile("metadata/" + MetadataFileName(kRoot, root_.version), bytes));
+    FERRY_TRY(WriteFile("metadata/" + MetadataFileName(kRoot), bytes));
+    current_[std::string(kRoot)] = std::move(bytes);
+    previous_root_signing_.reset();
+  }
+  // Targets roles: delegated ones first, so a targets role never points at a missing child.
+  std::vector<std::string> order;
+  for (const auto& [name, t] : targets_) {
+    if (dirty_.count(name) && name != kTargets) order.push_back(name);
+  }
+  if (dirty_.count(std::string(kTargets))) order.push_back(std::string(kTargets));
+  for (const auto& name : order) {
+    Targets& t = targets_.at(name);
+    ++t.version;
+    t.expires = now + options_.targets_expiry_seconds;
+    std::string bytes = Sign(ToJson(t), signing_.at(name));
+    FERRY_TRY(WriteFile("metadata/" + MetadataFileName(name, consistent ? std::optional(t.version)
+                                                                          : std::nullopt),
+                        bytes));
+    MetaFile m;
+    m.version = t.version;
+    if (options_.snapshot_meta_hashes) {
+      m.length = static_cast<std::int64_t>(bytes.size());
+      m.hashes.emplace_back("sha256", crypto::Sha256Hex(bytes));
+    }
+    snapshot_.meta[name + ".json"] = m;
+    current_[name] = std::move(bytes);
+  }
+  dirty_.clear();
+  // Snapshot, then timestamp last.
+  ++snapshot_.version;
+  snapshot_.expires = now + options_.snapshot_expiry_seconds;
+  std::string snap = Sign(ToJson(snapshot_), signing_.at(std::string(kSnapshot)));
+  FERRY_TRY(WriteFile("metadata/" + MetadataFileName(kSnapshot, consistent ? std::optional(snapshot_.version)
+                                                                            : std::nullopt),
+                      snap));
+  ++timestamp_.version;
+  timestamp_.expires = now + options_.timestamp_expiry_seconds;
+  timestamp_.snapshot_meta.version = snapshot_.version;
+  timestamp_.snapshot_meta.length = static_cast<std::int64_t>(snap.size());
+  timestamp_.snapshot_meta.hashes = {{"sha256", crypto::Sha256Hex(snap)}};
+  current_[std::string(kSnapshot)] = std::move(snap);
+  std::string ts = Sign(ToJson(timestamp_), signing_.at(std::string(kTimestamp)));
+  FERRY_TRY(WriteFile("metadata/" + MetadataFileName(kTimestamp), ts));
+  current_[std::string(kTimestamp)] = std::move(ts);
+  return OkStatus();
+}
+
+const std::string& Repository::MetadataBytes(std::string_view role) const {
+  static const std::string kEmpty;
+  auto it = current_.find(std::string(role));
+  return it == current_.end() ? kEmpty : it->second;
+}
+
+}  // namespace ferry::tuf

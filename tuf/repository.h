@@ -1,0 +1,119 @@
+// Repository writer: creates and maintains a TUF repository - root with per-role keys and
+// thresholds, targets with delegations, snapshot, timestamp - signs it, and writes the files a
+// client fetches, each atomically, in an order that never shows a client a half-published
+// state: target files, then delegated and top-level targets metadata, then the snapshot, then
+// timestamp.json (the one file whose name is reused) last.
+//
+// With consistent snapshots (the default) the files are `N.root.json` (and `root.json`),
+// `N.ROLE.json` for targets roles and the snapshot, `timestamp.json`, and targets as
+// `targets/DIR/HASH.NAME` for every listed hash. Role names are percent-encoded in file names.
+//
+// Used by the tests now and by the origin. Signers are borrowed: they must outlive the writer.
+// Published bytes are also kept in memory (files()), so tests can serve them without a disk.
+//
+// Thread safety: not thread safe.
+#ifndef FERRY_TUF_REPOSITORY_H_
+#define FERRY_TUF_REPOSITORY_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+#include "base/time.h"
+#include "tuf/keys.h"
+#include "tuf/metadata.h"
+
+namespace ferry::tuf {
+
+struct RoleSigning {
+  std::vector<const Signer*> signers;
+  std::int64_t threshold = 1;
+};
+
+struct RepositoryOptions {
+  // Directory the repository is written to (metadata/ and targets/ below it); empty: memory only.
+  std::string dir;
+  bool consistent_snapshot = true;
+  // How long each role's metadata stays valid after it is signed.
+  std::int64_t root_expiry_seconds = 365 * 86400;
+  std::int64_t targets_expiry_seconds = 90 * 86400;
+  std::int64_t snapshot_expiry_seconds = 7 * 86400;
+  std::int64_t timestamp_expiry_seconds = 1 * 86400;
+  // Also list sha512 for targets (sha256 always).
+  bool sha512_targets = false;
+  // List length and sha256 of each targets role in snapshot.meta (optional in TUF).
+  bool snapshot_meta_hashes = false;
+};
+
+class Repository {
+ public:
+  // A new repository: root v1 and empty targets v1, snapshot v1, timestamp v1, published at
+  // `now`. Every role needs at least `threshold` signers.
+  static Result<Repository> Create(const RepositoryOptions& options, const RoleSigning& root,
+                                   const RoleSigning& targets, const RoleSigning& snapshot,
+                                   const RoleSigning& timestamp, UnixTime now);
+
+  // Lists `content` as `target_path` in `role` (top-level "targets" or a delegated role) and
+  // writes the target file(s). kUnsafeName for paths outside the safe set; kInvalidArgument if
+  // a delegated role's paths do not cover it.
+  Status AddTarget(std::string_view role, std::string_view target_path, std::string_view content,
+                   std::optional<json::Value> custom = std::nullopt);
+  // Lists a target whose bytes are stored elsewhere (the origin's blob store).
+  Status AddTargetInfo(std::string_view role, std::string_view target_path, const TargetFile& file);
+  Status RemoveTarget(std::string_view role, std::string_view target_path);
+
+  // `delegator` delegates `delegation.name` to the signers' keys (keyids and threshold are
+  // filled in from `signing`). The new role starts empty.
+  Status AddDelegation(std::string_view delegator, DelegatedRole delegation,
+                       const RoleSigning& signing);
+
+  // New keys/threshold for a top-level role; the next Publish writes root N+1. A root key change
+  // is signed by the old and the new root keys.
+  Status SetRoleKeys(std::string_view role, const RoleSigning& signing);
+
+  // Mark a role for re-signing with a new version and expiry at the next Publish (e.g. before
+  // it expires). Snapshot and timestamp are always re-signed by Publish.
+  Status Touch(std::string_view role);
+
+  // Signs and writes every changed role, then snapshot and timestamp.
+  Status Publish(UnixTime now);
+
+  const Root& root() const { return root_; }
+  const Targets* targets(std::string_view role) const;
+  const Snapshot& snapshot() const { return snapshot_; }
+  const Timestamp& timestamp() const { return timestamp_; }
+
+  // Bytes of the current metadata file of a role ("root", "timestamp", ... or a delegated role).
+  const std::string& MetadataBytes(std::string_view role) const;
+  // Every file published so far, by path relative to dir ("metadata/1.root.json",
+  // "targets/a/HASH.b.tgz"); includes old versions, as a consistent-snapshot server keeps them.
+  const std::map<std::string, std::string>& files() const { return files_; }
+
+ private:
+  explicit Repository(const RepositoryOptions& options) : options_(options) {}
+
+  Status WriteFile(const std::string& rel, const std::string& bytes);
+  Result<Targets*> MutableTargets(std::string_view role);
+  std::string Sign(const json::Value& signed_json, const RoleSigning& signing) const;
+
+  RepositoryOptions options_;
+  Root root_;
+  std::map<std::string, Targets> targets_;           // role -> metadata body
+  std::map<std::string, RoleSigning> signing_;      // role -> current signers
+  std::map<std::string, std::string> delegators_;   // delegated role -> its delegator
+  Snapshot snapshot_;
+  Timestamp timestamp_;
+  std::set<std::string> dirty_;                      // roles to re-sign
+  std::optional<RoleSigning> previous_root_signing_; // set while a root rotation is pending
+  std::map<std::string, std::string> current_;       // role -> current bytes
+  std::map<std::string, std::string> files_;
+};
+
+}  // namespace ferry::tuf
+
+#endif  // FERRY_TUF_REPOSITORY_H_
