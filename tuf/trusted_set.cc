@@ -21,14 +21,12 @@ Result<Metadata<T>> Parse(std::string_view bytes, std::string_view what) {
 
 }  // namespace
 
-Status TrustedSet::CheckKeyIds(const std::map<std::string, Key>& keys,
-                               const RoleKeys& role) const {
+Status TrustedSet::CheckKeyIds(const std::map<std::string, Key>& keys) const {
   if (!options_.strict_keyids) return OkStatus();
-  for (const auto& id : role.keyids) {
-    auto it = keys.find(id);
-    if (it != keys.end() && it->second.ComputeKeyId() != id) {
+  for (const auto& [id, key] : keys) {
+    if (key.ComputeKeyId() != id) {
       return Error(Errc::kBadMetadata, "keyid " + id + " is not the sha256 of its key (" +
-                                           it->second.ComputeKeyId() + ")");
+                                           key.ComputeKeyId() + ")");
     }
   }
   return OkStatus();
@@ -39,7 +37,7 @@ Result<TrustedSet> TrustedSet::Create(std::string_view root_bytes, UnixTime refe
   FERRY_ASSIGN_OR_RETURN(Metadata<Root> root, Parse<Root>(root_bytes, "trusted root"));
   TrustedSet set(std::move(root), reference_time, options);
   const RoleKeys& rk = set.root_.body.roles.at(std::string(kRoot));
-  FERRY_TRY(set.CheckKeyIds(set.root_.body.keys, rk));
+  FERRY_TRY(set.CheckKeyIds(set.root_.body.keys));
   auto st = VerifyThreshold("trusted root " + V(set.root_.body.version), set.root_.signed_bytes,
                             set.root_.signatures, set.root_.body.keys, rk);
   if (!st) return std::move(st).error();
@@ -50,6 +48,11 @@ Status TrustedSet::UpdateRoot(std::string_view bytes) {
   if (timestamp_) {
     return Error(Errc::kWrongOrder, "cannot update root after the timestamp was loaded");
   }
+  if (root_updates_ >= options_.max_root_rotations) {
+    return Error(Errc::kTooManyRotations,
+                 "more than " + std::to_string(options_.max_root_rotations) +
+                     " root versions in one update; refusing to walk further");
+  }
   FERRY_ASSIGN_OR_RETURN(Metadata<Root> next, Parse<Root>(bytes, "new root"));
   const std::int64_t have = root_.body.version;
   const std::int64_t got = next.body.version;
@@ -59,7 +62,7 @@ Status TrustedSet::UpdateRoot(std::string_view bytes) {
   FERRY_TRY(VerifyThreshold(what + " (by the root keys of trusted " + V(have) + ")",
                             next.signed_bytes, next.signatures, root_.body.keys, old_keys));
   const RoleKeys& new_keys = next.body.roles.at(std::string(kRoot));
-  FERRY_TRY(CheckKeyIds(next.body.keys, new_keys));
+  FERRY_TRY(CheckKeyIds(next.body.keys));
   FERRY_TRY(VerifyThreshold(what + " (by its own root keys)", next.signed_bytes, next.signatures,
                             next.body.keys, new_keys));
   // 5.3.6: exactly N+1.
@@ -71,6 +74,7 @@ Status TrustedSet::UpdateRoot(std::string_view bytes) {
                  what + " skips versions: expected " + V(have + 1) + " after trusted " + V(have));
   }
   root_ = std::move(next);
+  ++root_updates_;
   return OkStatus();
 }
 
@@ -82,7 +86,6 @@ Status TrustedSet::UpdateTimestamp(std::string_view bytes) {
   if (root_.body.IsExpired(reference_time_)) return Expired("root", root_.body, reference_time_);
   FERRY_ASSIGN_OR_RETURN(Metadata<Timestamp> next, Parse<Timestamp>(bytes, "timestamp"));
   const RoleKeys& rk = root_.body.roles.at(std::string(kTimestamp));
-  FERRY_TRY(CheckKeyIds(root_.body.keys, rk));
   FERRY_TRY(VerifyThreshold("timestamp " + V(next.body.version), next.signed_bytes,
                             next.signatures, root_.body.keys, rk));
   if (timestamp_) {
@@ -129,7 +132,6 @@ Status TrustedSet::UpdateSnapshot(std::string_view bytes, bool trusted) {
   FERRY_ASSIGN_OR_RETURN(Metadata<Snapshot> next, Parse<Snapshot>(bytes, "snapshot"));
   // 5.5.3
   const RoleKeys& rk = root_.body.roles.at(std::string(kSnapshot));
-  FERRY_TRY(CheckKeyIds(root_.body.keys, rk));
   FERRY_TRY(VerifyThreshold("snapshot " + V(next.body.version), next.signed_bytes,
                             next.signatures, root_.body.keys, rk));
   // 5.5.5: no targets role disappears or rolls back.
@@ -210,7 +212,7 @@ Status TrustedSet::UpdateDelegatedTargets(std::string_view bytes, std::string_vi
   if (!parsed) return parsed.error().WithContext(role_s);
   Metadata<Targets>& next = *parsed;
   // 5.6.3: signatures of the delegator's keys for this role.
-  FERRY_TRY(CheckKeyIds(*keys, *rk));
+  FERRY_TRY(CheckKeyIds(*keys));
   FERRY_TRY(VerifyThreshold(role_s + " " + V(next.body.version) + " (delegated by " +
                                 std::string(delegator) + ")",
                             next.signed_bytes, next.signatures, *keys, *rk));

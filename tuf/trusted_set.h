@@ -41,6 +41,9 @@ struct TrustedSetOptions {
   // Also require keyid == sha256(canonical(key)) for every key used to verify. Off by default:
   // python-tuf and tuf-js do not check it and real repositories break it (tuf-pitfalls.md 2).
   bool strict_keyids = false;
+  // Most root versions accepted through UpdateRoot by one TrustedSet (one update); the
+  // reference clients stop at 256 too (a server serving 2^20 roots cannot keep a client busy).
+  int max_root_rotations = 256;
 };
 
 class TrustedSet {
@@ -53,7 +56,7 @@ class TrustedSet {
   // 5.3.4-5.3.9: accept N+1.root.json. It must be signed by a threshold of the trusted root's
   // root keys and of its own, and its version must be exactly trusted+1 (kRollback if lower,
   // kBadVersion if it skips). Expiry is not checked: only the final root's expiry matters.
-  // kWrongOrder once a timestamp is loaded.
+  // kWrongOrder once a timestamp is loaded; kTooManyRotations after max_root_rotations.
   Status UpdateRoot(std::string_view bytes);
 
   // 5.4: timestamp. Checks the final root is not expired, the timestamp keys' threshold, no
@@ -90,7 +93,7 @@ class TrustedSet {
   TrustedSet(Metadata<Root> root, UnixTime reference_time, const TrustedSetOptions& options)
       : root_(std::move(root)), reference_time_(reference_time), options_(options) {}
 
-  Status CheckKeyIds(const std::map<std::string, Key>& keys, const RoleKeys& role) const;
+  Status CheckKeyIds(const std::map<std::string, Key>& keys) const;
   Status CheckFinalTimestamp() const;
   Status CheckFinalSnapshot() const;
 
@@ -101,6 +104,7 @@ class TrustedSet {
   std::map<std::pair<std::string, std::string>, Metadata<Targets>, std::less<>> targets_;
   UnixTime reference_time_;
   TrustedSetOptions options_;
+  int root_updates_ = 0;
 };
 
 }  // namespace ferry::tuf
