@@ -52,12 +52,13 @@ class Object {
   void AppendUnique(std::string key, Value value);
   bool Erase(std::string_view key);
 
-  std::size_t size() const { return members_.size(); }
-  bool empty() const { return members_.empty(); }
-  iterator begin() { return members_.begin(); }
-  iterator end() { return members_.end(); }
-  const_iterator begin() const { return members_.begin(); }
-  const_iterator end() const { return members_.end(); }
+  // Defined after Value (which must be complete first).
+  std::size_t size() const;
+  bool empty() const;
+  iterator begin();
+  iterator end();
+  const_iterator begin() const;
+  const_iterator end() const;
 
   // Equality ignores member order.
   friend bool operator==(const Object& a, const Object& b);
@@ -111,6 +112,13 @@ class Value {
  private:
   std::variant<std::nullptr_t, bool, std::int64_t, std::string, Array, Object> v_{nullptr};
 };
+
+inline std::size_t Object::size() const { return members_.size(); }
+inline bool Object::empty() const { return members_.empty(); }
+inline Object::iterator Object::begin() { return members_.begin(); }
+inline Object::iterator Object::end() { return members_.end(); }
+inline Object::const_iterator Object::begin() const { return members_.begin(); }
+inline Object::const_iterator Object::end() const { return members_.end(); }
 
 struct ParseOptions {
   std::size_t max_depth = 64;
