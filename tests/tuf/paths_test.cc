@@ -55,8 +55,9 @@ TEST(RoleNames, EncodedLikePythonQuote) {
 }
 
 TEST(RoleNames, NeverEscapeTheMetadataDirectory) {
-  for (const char* role : {"../a", ".", "..", "/etc/passwd", "a/../../b", "\\..\\x", "%2e%2e",
-                           std::string("a\0b", 3).c_str(), "\xc3\xb6"}) {
+  const std::vector<std::string> roles = {"../a", ".", "..", "/etc/passwd", "a/../../b",
+                                          "\\..\\x", "%2e%2e", std::string("a\0b", 3), "\xc3\xb6"};
+  for (const std::string& role : roles) {
     for (auto version : {std::optional<std::int64_t>{}, std::optional<std::int64_t>{1}}) {
       std::string name = MetadataFileName(role, version);
       EXPECT_EQ(name.find('/'), std::string::npos) << name;
