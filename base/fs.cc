@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <random>
 
@@ -52,13 +53,29 @@ std::string TempSuffix() {
 }  // namespace
 
 Result<std::string> ReadFile(const std::string& path, const ReadFileOptions& options) {
-  int flags = O_RDONLY | O_CLOEXEC | (options.no_follow ? O_NOFOLLOW : 0);
+  // O_NONBLOCK: a FIFO planted where a secret is expected must not hang the open.
+  int flags = O_RDONLY | O_CLOEXEC | (options.no_follow ? O_NOFOLLOW : 0) |
+              (options.owner_only ? O_NONBLOCK : 0);
   Fd fd(::open(path.c_str(), flags));
   if (fd.get() < 0) {
     if (errno == ELOOP && options.no_follow) {
-      return Error(Errc::kPermission, "refusing to read symlink " + path);
+      return Error(Errc::kPermission, "refusing to read " + path + ": it is a symlink");
     }
     return IoError("cannot open", path, errno);
+  }
+  if (options.owner_only) {
+    struct stat st;
+    if (::fstat(fd.get(), &st) != 0) return IoError("cannot stat", path, errno);
+    if (!S_ISREG(st.st_mode)) {
+      return Error(Errc::kPermission, "refusing to read " + path + ": not a regular file");
+    }
+    if ((st.st_mode & 077) != 0) {
+      char mode[8];
+      std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+      return Error(Errc::kPermission, path + " has mode " + mode +
+                                          ", which lets other users access it; run `chmod 600 " +
+                                          path + "`");
+    }
   }
   std::string out;
   char buf[65536];

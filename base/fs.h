@@ -24,6 +24,10 @@ struct ReadFileOptions {
   std::uint64_t max_size = 64ull << 20;
   // Refuse to follow a symlink in the last path component (kPermission).
   bool no_follow = false;
+  // For secrets: the opened file must be a regular file with no group/other permission bits
+  // (kPermission otherwise, telling the user to chmod 600). Checked with fstat on the open file
+  // descriptor, so the file checked is the file read.
+  bool owner_only = false;
 };
 
 // Reads a whole file. kNotFound if it does not exist, kIoError on other failures.

@@ -133,35 +133,19 @@ Status DeriveKey(std::string_view passphrase, ByteSpan salt, std::uint64_t opsli
   return OkStatus();
 }
 
-// Reads the file, refusing symlinks, non-regular files and group/other-accessible modes.
+// Reads the file, refusing symlinks, non-regular files and group/other-accessible modes (checked
+// on the opened descriptor, so the file checked is the file read).
 Result<std::string> ReadKeyFileText(const std::string& path) {
-  struct stat st;
-  if (::lstat(path.c_str(), &st) != 0) {
-    int err = errno;
-    return Error(err == ENOENT ? Errc::kNotFound : Errc::kIoError,
-                 "cannot stat secret key file " + path + ": " + ErrnoText(err));
-  }
-  if (S_ISLNK(st.st_mode)) {
-    return Error(Errc::kPermission,
-                 "refusing to read secret key file " + path + ": it is a symlink");
-  }
-  if (!S_ISREG(st.st_mode)) {
-    return Error(Errc::kPermission,
-                 "refusing to read secret key file " + path + ": not a regular file");
-  }
-  if ((st.st_mode & 077) != 0) {
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    return Error(Errc::kPermission, "secret key file " + path + " has mode " + mode +
-                                        ", which lets other users access it; run `chmod 600 " +
-                                        path +
-                                        "` (and consider the key compromised if others "
-                                        "could read it)");
-  }
   ReadFileOptions options;
   options.max_size = kMaxKeyFileSize;
   options.no_follow = true;
-  return ReadFile(path, options);
+  options.owner_only = true;
+  auto text = ReadFile(path, options);
+  if (!text && text.error().code() == Errc::kPermission) {
+    return text.error().WithContext(
+        "secret key file (if others could read it, consider the key compromised)");
+  }
+  return text;
 }
 
 Result<const json::Value*> Member(const json::Object& obj, const std::string& path,

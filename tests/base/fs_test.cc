@@ -88,3 +88,25 @@ TEST(Fs, MakeDirsAndPaths) {
 
 }  // namespace
 }  // namespace ferry
+
+namespace ferry {
+namespace {
+
+TEST(Fs, OwnerOnlyReads) {
+  testing::TempDir dir;
+  std::string p = dir.Join("secret");
+  ASSERT_OK(WriteFileAtomic(p, "s", {.mode = 0600}));
+  EXPECT_EQ(*ReadFile(p, {.owner_only = true}), "s");
+  ASSERT_EQ(::chmod(p.c_str(), 0640), 0);
+  auto r = ReadFile(p, {.owner_only = true});
+  EXPECT_ERRC(r, Errc::kPermission);
+  EXPECT_NE(r.error().message().find("chmod 600"), std::string::npos);
+  // A FIFO where a secret should be: refused, and the open does not hang.
+  std::string fifo = dir.Join("fifo");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_ERRC(ReadFile(fifo, {.owner_only = true}), Errc::kPermission);
+  EXPECT_ERRC(ReadFile(dir.path(), {.owner_only = true}), Errc::kPermission);
+}
+
+}  // namespace
+}  // namespace ferry
