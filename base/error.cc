@@ -33,6 +33,7 @@ std::string_view ErrcName(Errc code) {
     case Errc::kDelegationLimit: return "delegation_limit";
     case Errc::kTargetNotFound: return "target_not_found";
     case Errc::kUnsafeName: return "unsafe_name";
+    case Errc::kAllSourcesFailed: return "all_sources_failed";
   }
   return "unknown";
 }

@@ -45,6 +45,7 @@ enum class Errc : int {
   kDelegationLimit = 113,    // more delegated roles visited than allowed
   kTargetNotFound = 114,     // no role in the delegation graph lists the target
   kUnsafeName = 115,         // a role name or target path that could escape a directory
+  kAllSourcesFailed = 116,   // every mirror (and the origin) failed; the message lists each
 };
 
 // Short stable name of a code, e.g. "threshold_not_met".

@@ -344,6 +344,37 @@ Status VerifyHashes(const Hashes& hashes, std::string_view data, std::string_vie
   return OkStatus();
 }
 
+Result<HashVerifier> HashVerifier::Create(const Hashes& hashes, std::string_view what) {
+  HashVerifier v;
+  v.what_ = std::string(what);
+  for (const auto& [alg_name, expected] : hashes) {
+    auto alg = crypto::HashAlgorithmFromName(alg_name);
+    if (!alg) {
+      return Error(Errc::kHashMismatch, std::string(what) + ": cannot check unsupported hash "
+                                        "algorithm \"" + alg_name.substr(0, 32) + "\"");
+    }
+    v.hashers_.emplace_back(expected, crypto::Hasher(*alg));
+    v.names_.push_back(alg_name);
+  }
+  if (v.hashers_.empty()) return Error(Errc::kHashMismatch, std::string(what) + ": no hashes listed");
+  return v;
+}
+
+void HashVerifier::Update(ByteSpan data) {
+  for (auto& [expected, hasher] : hashers_) hasher.Update(data);
+}
+
+Status HashVerifier::Finish() {
+  for (std::size_t i = 0; i < hashers_.size(); ++i) {
+    std::string got = HexEncode(hashers_[i].second.Finish());
+    if (got != hashers_[i].first) {
+      return Error(Errc::kHashMismatch, what_ + ": " + names_[i] + " is " + got +
+                                            ", metadata says " + hashers_[i].first);
+    }
+  }
+  return OkStatus();
+}
+
 Status MetaFile::Verify(std::string_view data, std::string_view what) const {
   if (length && static_cast<std::int64_t>(data.size()) != *length) {
     return Error(Errc::kLengthMismatch, std::string(what) + " is " + std::to_string(data.size()) +

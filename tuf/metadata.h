@@ -28,6 +28,7 @@
 #include "base/json.h"
 #include "base/result.h"
 #include "base/time.h"
+#include "crypto/hash.h"
 #include "tuf/keys.h"
 
 namespace ferry::tuf {
@@ -48,6 +49,22 @@ using Hashes = std::vector<std::pair<std::string, std::string>>;
 // Checks every listed hash of `data`. An algorithm Ferry cannot compute makes it fail
 // (kHashMismatch naming the algorithm): skipping it would let an attacker pick the check.
 Status VerifyHashes(const Hashes& hashes, std::string_view data, std::string_view what);
+
+// Streaming form of VerifyHashes, for downloads hashed while they arrive.
+class HashVerifier {
+ public:
+  // kHashMismatch if any algorithm is unsupported (fail closed, as VerifyHashes).
+  static Result<HashVerifier> Create(const Hashes& hashes, std::string_view what);
+  void Update(ByteSpan data);
+  // Compares every digest; kHashMismatch names the algorithm and both values.
+  Status Finish();
+
+ private:
+  HashVerifier() = default;
+  std::string what_;
+  std::vector<std::pair<std::string, crypto::Hasher>> hashers_;  // expected hex, hasher
+  std::vector<std::string> names_;
+};
 
 struct Signature {
   std::string keyid;
