@@ -1,5 +1,7 @@
 #include "tuf/repository.h"
 
+#include <algorithm>
+
 #include "base/fs.h"
 #include "crypto/hash.h"
 #include "tuf/paths.h"
@@ -177,8 +179,13 @@ Status Repository::Touch(std::string_view role) {
   return OkStatus();
 }
 
-std::string Repository::Sign(const json::Value& signed_json, const RoleSigning& signing) const {
-  return SignEnvelope(signed_json, signing.signers);
+Result<const RoleSigning*> Repository::SigningFor(std::string_view role) const {
+  auto it = signing_.find(std::string(role));
+  if (it == signing_.end() || it->second.signers.empty()) {
+    return Error(Errc::kInvalidArgument,
+                 "role " + std::string(role) + " must be re-signed but its key is not loaded here");
+  }
+  return &it->second;
 }
 
 Status Repository::WriteFile(const std::string& rel, const std::string& bytes) {
@@ -191,10 +198,17 @@ Status Repository::WriteFile(const std::string& rel, const std::string& bytes) {
   return OkStatus();
 }
 
-Status Repository::Publish(UnixTime now) {
+Result<std::vector<StagedFile>> Repository::Stage(UnixTime now) {
   const bool consistent = options_.consistent_snapshot;
-  // Root first only matters for the order clients read; it is written as N.root.json (never
-  // overwritten) and root.json.
+  std::vector<StagedFile> out;
+  // Check every needed key first, so a missing one changes nothing.
+  if (dirty_.count(std::string(kRoot))) FERRY_TRY(SigningFor(kRoot));
+  for (const auto& name : dirty_) {
+    if (name != kRoot) FERRY_TRY(SigningFor(name));
+  }
+  FERRY_TRY(SigningFor(kSnapshot));
+  FERRY_TRY(SigningFor(kTimestamp));
+  // Root: N.root.json (never overwritten) and root.json.
   if (dirty_.count(std::string(kRoot))) {
     ++root_.version;
     root_.expires = now + options_.root_expiry_seconds;
@@ -207,26 +221,31 @@ Status Repository::Publish(UnixTime now) {
         if (!present) signing.signers.push_back(s);
       }
     }
-    std::string bytes = Sign(ToJson(root_), signing);
-    FERRY_TRY(WriteFile("metadata/" + MetadataFileName(kRoot, root_.version), bytes));
-    FERRY_TRY(WriteFile("metadata/" + MetadataFileName(kRoot), bytes));
+    std::string bytes = SignEnvelope(ToJson(root_), signing.signers);
+    out.push_back({"metadata/" + MetadataFileName(kRoot, root_.version), bytes});
+    out.push_back({"metadata/" + MetadataFileName(kRoot), bytes});
     current_[std::string(kRoot)] = std::move(bytes);
     previous_root_signing_.reset();
   }
   // Targets roles: delegated ones first, so a targets role never points at a missing child.
   std::vector<std::string> order;
   for (const auto& [name, t] : targets_) {
-    if (dirty_.count(name) && name != kTargets) order.push_back(name);
+    if ((dirty_.count(name) || presigned_.count(name)) && name != kTargets) order.push_back(name);
   }
   if (dirty_.count(std::string(kTargets))) order.push_back(std::string(kTargets));
   for (const auto& name : order) {
     Targets& t = targets_.at(name);
-    ++t.version;
-    t.expires = now + options_.targets_expiry_seconds;
-    std::string bytes = Sign(ToJson(t), signing_.at(name));
-    FERRY_TRY(WriteFile("metadata/" + MetadataFileName(name, consistent ? std::optional(t.version)
-                                                                          : std::nullopt),
-                        bytes));
+    std::string bytes;
+    if (auto pre = presigned_.find(name); pre != presigned_.end() && !dirty_.count(name)) {
+      bytes = pre->second;
+    } else {
+      ++t.version;
+      t.expires = now + options_.targets_expiry_seconds;
+      bytes = SignEnvelope(ToJson(t), signing_.at(name).signers);
+    }
+    out.push_back({"metadata/" + MetadataFileName(name, consistent ? std::optional(t.version)
+                                                                   : std::nullopt),
+                   bytes});
     MetaFile m;
     m.version = t.version;
     if (options_.snapshot_meta_hashes) {
@@ -237,22 +256,141 @@ Status Repository::Publish(UnixTime now) {
     current_[name] = std::move(bytes);
   }
   dirty_.clear();
+  presigned_.clear();
   // Snapshot, then timestamp last.
   ++snapshot_.version;
   snapshot_.expires = now + options_.snapshot_expiry_seconds;
-  std::string snap = Sign(ToJson(snapshot_), signing_.at(std::string(kSnapshot)));
-  FERRY_TRY(WriteFile("metadata/" + MetadataFileName(kSnapshot, consistent ? std::optional(snapshot_.version)
-                                                                            : std::nullopt),
-                      snap));
+  std::string snap = SignEnvelope(ToJson(snapshot_), signing_.at(std::string(kSnapshot)).signers);
+  out.push_back({"metadata/" + MetadataFileName(kSnapshot, consistent ? std::optional(snapshot_.version)
+                                                                       : std::nullopt),
+                 snap});
   ++timestamp_.version;
   timestamp_.expires = now + options_.timestamp_expiry_seconds;
   timestamp_.snapshot_meta.version = snapshot_.version;
   timestamp_.snapshot_meta.length = static_cast<std::int64_t>(snap.size());
   timestamp_.snapshot_meta.hashes = {{"sha256", crypto::Sha256Hex(snap)}};
   current_[std::string(kSnapshot)] = std::move(snap);
-  std::string ts = Sign(ToJson(timestamp_), signing_.at(std::string(kTimestamp)));
-  FERRY_TRY(WriteFile("metadata/" + MetadataFileName(kTimestamp), ts));
+  std::string ts = SignEnvelope(ToJson(timestamp_), signing_.at(std::string(kTimestamp)).signers);
+  out.push_back({"metadata/" + MetadataFileName(kTimestamp), ts});
   current_[std::string(kTimestamp)] = std::move(ts);
+  return out;
+}
+
+Status Repository::Write(const std::vector<StagedFile>& files) {
+  for (const auto& f : files) FERRY_TRY(WriteFile(f.path, f.bytes));
+  return OkStatus();
+}
+
+Status Repository::Publish(UnixTime now) {
+  FERRY_ASSIGN_OR_RETURN(std::vector<StagedFile> files, Stage(now));
+  return Write(files);
+}
+
+std::string Repository::DelegatorOf(std::string_view role) const {
+  auto it = delegators_.find(std::string(role));
+  return it == delegators_.end() ? std::string() : it->second;
+}
+
+Result<Repository> Repository::Open(const RepositoryOptions& options,
+                                    const std::map<std::string, std::string>& current) {
+  Repository repo(options);
+  auto get = [&](std::string_view role) -> Result<const std::string*> {
+    auto it = current.find(std::string(role));
+    if (it == current.end()) {
+      return Error(Errc::kNotFound, "no current metadata for role " + std::string(role));
+    }
+    return &it->second;
+  };
+  FERRY_ASSIGN_OR_RETURN(const std::string* root, get(kRoot));
+  FERRY_ASSIGN_OR_RETURN(auto root_md, ParseMetadata<Root>(*root));
+  repo.root_ = std::move(root_md.body);
+  repo.options_.consistent_snapshot = repo.root_.consistent_snapshot;
+  FERRY_ASSIGN_OR_RETURN(const std::string* snap, get(kSnapshot));
+  FERRY_ASSIGN_OR_RETURN(auto snap_md, ParseMetadata<Snapshot>(*snap));
+  repo.snapshot_ = std::move(snap_md.body);
+  FERRY_ASSIGN_OR_RETURN(const std::string* ts, get(kTimestamp));
+  FERRY_ASSIGN_OR_RETURN(auto ts_md, ParseMetadata<Timestamp>(*ts));
+  repo.timestamp_ = std::move(ts_md.body);
+  // Every targets role the snapshot lists; delegators from the delegations.
+  for (const auto& [file, meta] : repo.snapshot_.meta) {
+    if (file.size() < 6 || file.compare(file.size() - 5, 5, ".json") != 0) continue;
+    const std::string role = file.substr(0, file.size() - 5);
+    FERRY_ASSIGN_OR_RETURN(const std::string* bytes, get(role));
+    auto md = ParseMetadata<Targets>(*bytes);
+    if (!md) return md.error().WithContext("role " + role);
+    repo.targets_[role] = std::move(md->body);
+    repo.current_[role] = *bytes;
+  }
+  if (repo.targets_.count(std::string(kTargets)) == 0) {
+    return Error(Errc::kBadMetadata, "snapshot does not list targets.json");
+  }
+  for (const auto& [name, t] : repo.targets_) {
+    if (!t.delegations) continue;
+    for (const auto& r : t.delegations->roles) repo.delegators_[r.name] = name;
+  }
+  repo.current_[std::string(kRoot)] = *root;
+  repo.current_[std::string(kSnapshot)] = *snap;
+  repo.current_[std::string(kTimestamp)] = *ts;
+  return repo;
+}
+
+Status Repository::SetSigners(std::string_view role, const RoleSigning& signing) {
+  const RoleKeys* rk = nullptr;
+  if (IsTopLevelRole(role)) {
+    auto it = root_.roles.find(std::string(role));
+    if (it != root_.roles.end()) rk = &it->second;
+  } else if (auto d = delegators_.find(std::string(role)); d != delegators_.end()) {
+    rk = targets_.at(d->second).delegations->FindRole(role);
+  }
+  if (rk == nullptr) return Error(Errc::kNotFound, "no role named \"" + std::string(role) + "\"");
+  for (const Signer* s : signing.signers) {
+    if (std::find(rk->keyids.begin(), rk->keyids.end(), s->keyid()) == rk->keyids.end()) {
+      return Error(Errc::kInvalidArgument, "key " + s->keyid().substr(0, 16) +
+                                               "... is not a key of role " + std::string(role));
+    }
+  }
+  RoleSigning copy = signing;
+  copy.threshold = rk->threshold;
+  signing_[std::string(role)] = std::move(copy);
+  return OkStatus();
+}
+
+Status Repository::PutSignedTargets(std::string_view role, const std::string& bytes, UnixTime now) {
+  const std::string name(role);
+  auto d = delegators_.find(name);
+  if (d == delegators_.end()) {
+    return Error(Errc::kNotFound, "no delegated role named \"" + name + "\"");
+  }
+  const Delegations& delegations = *targets_.at(d->second).delegations;
+  const RoleKeys* rk = delegations.FindRole(role);
+  FERRY_ASSIGN_OR_RETURN(auto md, ParseMetadata<Targets>(bytes));
+  FERRY_TRY(VerifyThreshold(name, md.signed_bytes, md.signatures, delegations.keys, *rk));
+  const Targets& cur = targets_.at(name);
+  if (md.body.version <= cur.version) {
+    return Error(Errc::kRollback, name + ": new version " + std::to_string(md.body.version) +
+                                      " must be greater than the current " +
+                                      std::to_string(cur.version));
+  }
+  if (md.body.IsExpired(now)) {
+    return Error(Errc::kExpired, name + ": new version expires at " +
+                                     FormatTufTime(md.body.expires) + ", already past");
+  }
+  if (md.body.delegations) {
+    return Error(Errc::kUnsupported, name + ": Ferry does not accept delegations from plugin roles");
+  }
+  const DelegatedRole* delegation = nullptr;
+  for (const auto& r : delegations.roles) {
+    if (r.name == name) delegation = &r;
+  }
+  for (const auto& [path, file] : md.body.targets) {
+    FERRY_TRY(CheckSafeTargetPath(path));
+    if (delegation == nullptr || !delegation->IsDelegatedPath(path)) {
+      return Error(Errc::kInvalidArgument, name + " is not delegated \"" + path + "\"");
+    }
+  }
+  targets_[name] = std::move(md.body);
+  presigned_[name] = bytes;
+  dirty_.erase(name);
   return OkStatus();
 }
 

@@ -35,6 +35,12 @@ struct RoleSigning {
   std::int64_t threshold = 1;
 };
 
+// One file of a staged publish, relative to the repository directory ("metadata/3.snapshot.json").
+struct StagedFile {
+  std::string path;
+  std::string bytes;
+};
+
 struct RepositoryOptions {
   // Directory the repository is written to (metadata/ and targets/ below it); empty: memory only.
   std::string dir;
@@ -58,6 +64,18 @@ class Repository {
                                    const RoleSigning& targets, const RoleSigning& snapshot,
                                    const RoleSigning& timestamp, UnixTime now);
 
+  // Reopens a repository from the current metadata bytes of every role ("root", "targets",
+  // "snapshot", "timestamp" and each delegated role), e.g. as kept in the origin's catalog.
+  // No signer is attached: SetSigners() provides the keys a process holds (the origin's server
+  // holds only online keys; the administrator's tool adds the targets or root keys). Metadata
+  // that fails to parse is kBadMetadata naming the role.
+  static Result<Repository> Open(const RepositoryOptions& options,
+                                 const std::map<std::string, std::string>& current);
+
+  // Attaches the signers for an existing role without changing its keys. kInvalidArgument if a
+  // signer's keyid is not one of the role's keyids.
+  Status SetSigners(std::string_view role, const RoleSigning& signing);
+
   // Lists `content` as `target_path` in `role` (top-level "targets" or a delegated role) and
   // writes the target file(s). kUnsafeName for paths outside the safe set; kInvalidArgument if
   // a delegated role's paths do not cover it.
@@ -66,6 +84,12 @@ class Repository {
   // Lists a target whose bytes are stored elsewhere (the origin's blob store).
   Status AddTargetInfo(std::string_view role, std::string_view target_path, const TargetFile& file);
   Status RemoveTarget(std::string_view role, std::string_view target_path);
+
+  // Accepts a new version of a delegated role signed elsewhere (a plugin author's machine). It must
+  // parse, be signed by a threshold of the keys its delegator lists for it, have a higher version
+  // than the current one, not be expired at `now`, and list only safe paths that the delegation
+  // covers. The bytes are published as they are (never re-signed).
+  Status PutSignedTargets(std::string_view role, const std::string& bytes, UnixTime now);
 
   // `delegator` delegates `delegation.name` to the signers' keys (keyids and threshold are
   // filled in from `signing`). The new role starts empty.
@@ -80,8 +104,18 @@ class Repository {
   // it expires). Snapshot and timestamp are always re-signed by Publish.
   Status Touch(std::string_view role);
 
-  // Signs and writes every changed role, then snapshot and timestamp.
+  // Signs every changed role, then a new snapshot and timestamp, and returns the files to write
+  // in publishing order (targets roles, snapshot, timestamp.json last). The in-memory state
+  // moves to the new versions; if writing fails, reopen from the last committed state.
+  // kInvalidArgument naming the role when a role must be signed but has no signers.
+  Result<std::vector<StagedFile>> Stage(UnixTime now);
+  // Writes staged files atomically, in order (idempotent: safe to repeat after a crash).
+  Status Write(const std::vector<StagedFile>& files);
+  // Stage + Write.
   Status Publish(UnixTime now);
+
+  // The delegator of a delegated role ("" for top-level roles or unknown roles).
+  std::string DelegatorOf(std::string_view role) const;
 
   const Root& root() const { return root_; }
   const Targets* targets(std::string_view role) const;
@@ -99,7 +133,7 @@ class Repository {
 
   Status WriteFile(const std::string& rel, const std::string& bytes);
   Result<Targets*> MutableTargets(std::string_view role);
-  std::string Sign(const json::Value& signed_json, const RoleSigning& signing) const;
+  Result<const RoleSigning*> SigningFor(std::string_view role) const;
 
   RepositoryOptions options_;
   Root root_;
@@ -109,6 +143,7 @@ class Repository {
   Snapshot snapshot_;
   Timestamp timestamp_;
   std::set<std::string> dirty_;                      // roles to re-sign
+  std::map<std::string, std::string> presigned_;     // role -> bytes signed elsewhere, to publish
   std::optional<RoleSigning> previous_root_signing_; // set while a root rotation is pending
   std::map<std::string, std::string> current_;       // role -> current bytes
   std::map<std::string, std::string> files_;

@@ -158,3 +158,102 @@ TEST_F(RepositoryTest, RemoveTarget) {
 
 }  // namespace
 }  // namespace ferry::tuf::testing
+
+namespace ferry::tuf::testing {
+namespace {
+
+class RepositoryLifecycleTest : public RepositoryTest {
+ protected:
+  void AddPlugin(Ed25519Signer* author) {
+    DelegatedRole plugin;
+    plugin.name = "plugins.git";
+    plugin.paths = std::vector<std::string>{"plugins/git/*"};
+    ASSERT_OK(repo_->AddDelegation(kTargets, plugin, {{author}, 1}));
+    ASSERT_OK(repo_->Publish(kT0 + 1));
+  }
+  // The author's side: the next version of the plugin role with one more target, signed locally.
+  std::string AuthorSigns(Ed25519Signer* author, const std::string& path, const std::string& content,
+                          std::int64_t version, UnixTime expires = kT0 + 90 * 86400) {
+    Targets t = *repo_->targets("plugins.git");
+    t.version = version;
+    t.expires = expires;
+    TargetFile f;
+    f.length = static_cast<std::int64_t>(content.size());
+    f.hashes = {{"sha256", crypto::Sha256Hex(content)}};
+    t.targets[path] = f;
+    return SignEnvelope(ToJson(t), {author});
+  }
+};
+
+TEST_F(RepositoryLifecycleTest, ReopenFromCurrentBytesAndContinue) {
+  auto* author = NewKey();
+  AddPlugin(author);
+  std::map<std::string, std::string> current;
+  for (const char* role : {"root", "targets", "snapshot", "timestamp", "plugins.git"}) {
+    current[role] = repo_->MetadataBytes(role);
+  }
+  auto reopened = Repository::Open(options_, current);
+  ASSERT_OK(reopened);
+  EXPECT_EQ(reopened->DelegatorOf("plugins.git"), "targets");
+  EXPECT_EQ(reopened->timestamp().version, repo_->timestamp().version);
+  // Without keys, nothing can be published...
+  EXPECT_ERRC(reopened->Publish(kT0 + 2), Errc::kInvalidArgument);
+  // ...with the online keys, a re-sign of snapshot and timestamp works.
+  ASSERT_OK(reopened->SetSigners(kSnapshot, {{snapshot_key_}, 1}));
+  ASSERT_OK(reopened->SetSigners(kTimestamp, {{timestamp_key_}, 1}));
+  EXPECT_ERRC(reopened->SetSigners(kTimestamp, {{snapshot_key_}, 1}), Errc::kInvalidArgument);
+  auto staged = reopened->Stage(kT0 + 2);
+  ASSERT_OK(staged);
+  ASSERT_EQ(staged->size(), 2u);  // snapshot, timestamp: nothing else changed
+  EXPECT_EQ(staged->back().path, "metadata/timestamp.json");
+  ASSERT_OK(reopened->Write(*staged));
+  // A client accepts the result.
+  overrides_["timestamp.json"] = reopened->MetadataBytes(kTimestamp);
+  overrides_[MetadataFileName(kSnapshot, reopened->snapshot().version)] = reopened->MetadataBytes(kSnapshot);
+  auto ts = NewClient();
+  ASSERT_OK(Refresh(&*ts));
+  EXPECT_EQ(ts->timestamp()->body.version, reopened->timestamp().version);
+  // The server never holds the targets key: changing targets needs it.
+  ASSERT_OK(reopened->AddTargetInfo(kTargets, "release/x.tar", TargetFile{1, {{"sha256", std::string(64, 'a')}}, {}}));
+  EXPECT_ERRC(reopened->Stage(kT0 + 3), Errc::kInvalidArgument);
+}
+
+TEST_F(RepositoryLifecycleTest, AuthorSignedRoleIsPublishedVerbatim) {
+  auto* author = NewKey();
+  AddPlugin(author);
+  const std::string signed_role = AuthorSigns(author, "plugins/git/git-1.0.hpi", "hpi", 2);
+  ASSERT_OK(repo_->PutSignedTargets("plugins.git", signed_role, kT0 + 5));
+  ASSERT_OK(repo_->Publish(kT0 + 5));
+  EXPECT_EQ(repo_->MetadataBytes("plugins.git"), signed_role);
+  EXPECT_EQ(Disk("metadata/2.plugins.git.json"), signed_role);
+  EXPECT_EQ(repo_->snapshot().meta.at("plugins.git.json").version, 2);
+  // And a client finds it.
+  auto ts = NewClient();
+  ASSERT_OK(Refresh(&*ts));
+  auto t = FindTarget(*ts, "plugins/git/git-1.0.hpi", Loader(&*ts));
+  ASSERT_OK(t);
+  EXPECT_EQ(t->role, "plugins.git");
+}
+
+TEST_F(RepositoryLifecycleTest, AuthorSignedRoleIsChecked) {
+  auto* author = NewKey();
+  auto* stranger = NewKey();
+  AddPlugin(author);
+  EXPECT_ERRC(repo_->PutSignedTargets("plugins.git", AuthorSigns(stranger, "plugins/git/a.hpi", "a", 2), kT0 + 5),
+              Errc::kThresholdNotMet);
+  EXPECT_ERRC(repo_->PutSignedTargets("plugins.git", AuthorSigns(author, "plugins/git/a.hpi", "a", 1), kT0 + 5),
+              Errc::kRollback);
+  EXPECT_ERRC(repo_->PutSignedTargets("plugins.git", AuthorSigns(author, "plugins/other/a.hpi", "a", 2), kT0 + 5),
+              Errc::kInvalidArgument);
+  EXPECT_ERRC(repo_->PutSignedTargets("plugins.git", AuthorSigns(author, "plugins/git/../a", "a", 2), kT0 + 5),
+              Errc::kUnsafeName);
+  EXPECT_ERRC(repo_->PutSignedTargets("plugins.git", AuthorSigns(author, "plugins/git/a.hpi", "a", 2, kT0), kT0 + 5),
+              Errc::kExpired);
+  EXPECT_ERRC(repo_->PutSignedTargets("plugins.nope", AuthorSigns(author, "plugins/git/a.hpi", "a", 2), kT0 + 5),
+              Errc::kNotFound);
+  EXPECT_ERRC(repo_->PutSignedTargets("plugins.git", "{}", kT0 + 5), Errc::kBadMetadata);
+  EXPECT_EQ(repo_->targets("plugins.git")->version, 1);
+}
+
+}  // namespace
+}  // namespace ferry::tuf::testing
