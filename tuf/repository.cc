@@ -168,11 +168,13 @@ Status Repository::SetRoleKeys(std::string_view role, const RoleSigning& signing
     it = used.count(it->first) ? std::next(it) : root_.keys.erase(it);
   }
   dirty_.insert(std::string(kRoot));
+  // A role whose keys changed is re-signed with them (the timestamp always is).
+  if (role == kTargets || role == kSnapshot) dirty_.insert(name);
   return OkStatus();
 }
 
 Status Repository::Touch(std::string_view role) {
-  if (role != kRoot && targets_.count(std::string(role)) == 0) {
+  if (role != kRoot && role != kSnapshot && targets_.count(std::string(role)) == 0) {
     return Error(Errc::kNotFound, "no role named \"" + std::string(role) + "\"");
   }
   dirty_.insert(std::string(role));
@@ -204,10 +206,12 @@ Result<std::vector<StagedFile>> Repository::Stage(UnixTime now) {
   // Check every needed key first, so a missing one changes nothing.
   if (dirty_.count(std::string(kRoot))) FERRY_TRY(SigningFor(kRoot));
   for (const auto& name : dirty_) {
-    if (name != kRoot) FERRY_TRY(SigningFor(name));
+    if (name != kRoot && name != kSnapshot) FERRY_TRY(SigningFor(name));
   }
-  FERRY_TRY(SigningFor(kSnapshot));
   FERRY_TRY(SigningFor(kTimestamp));
+  bool snapshot_changes = dirty_.count(std::string(kSnapshot)) != 0 || !presigned_.empty();
+  for (const auto& name : dirty_) snapshot_changes |= targets_.count(name) != 0;
+  if (snapshot_changes) FERRY_TRY(SigningFor(kSnapshot));
   // Root: N.root.json (never overwritten) and root.json.
   if (dirty_.count(std::string(kRoot))) {
     ++root_.version;
@@ -222,8 +226,9 @@ Result<std::vector<StagedFile>> Repository::Stage(UnixTime now) {
       }
     }
     std::string bytes = SignEnvelope(ToJson(root_), signing.signers);
-    out.push_back({"metadata/" + MetadataFileName(kRoot, root_.version), bytes});
-    out.push_back({"metadata/" + MetadataFileName(kRoot), bytes});
+    out.push_back({"metadata/" + MetadataFileName(kRoot, root_.version), bytes,
+                   std::string(kRoot), root_.version});
+    out.push_back({"metadata/" + MetadataFileName(kRoot), bytes, std::string(kRoot), root_.version});
     current_[std::string(kRoot)] = std::move(bytes);
     previous_root_signing_.reset();
   }
@@ -240,12 +245,15 @@ Result<std::vector<StagedFile>> Repository::Stage(UnixTime now) {
       bytes = pre->second;
     } else {
       ++t.version;
-      t.expires = now + options_.targets_expiry_seconds;
+      auto custom = options_.role_expiry_seconds.find(name);
+      t.expires = now + (custom != options_.role_expiry_seconds.end()
+                             ? custom->second
+                             : options_.targets_expiry_seconds);
       bytes = SignEnvelope(ToJson(t), signing_.at(name).signers);
     }
     out.push_back({"metadata/" + MetadataFileName(name, consistent ? std::optional(t.version)
                                                                    : std::nullopt),
-                   bytes});
+                   bytes, name, t.version});
     MetaFile m;
     m.version = t.version;
     if (options_.snapshot_meta_hashes) {
@@ -257,21 +265,24 @@ Result<std::vector<StagedFile>> Repository::Stage(UnixTime now) {
   }
   dirty_.clear();
   presigned_.clear();
-  // Snapshot, then timestamp last.
-  ++snapshot_.version;
-  snapshot_.expires = now + options_.snapshot_expiry_seconds;
-  std::string snap = SignEnvelope(ToJson(snapshot_), signing_.at(std::string(kSnapshot)).signers);
-  out.push_back({"metadata/" + MetadataFileName(kSnapshot, consistent ? std::optional(snapshot_.version)
-                                                                       : std::nullopt),
-                 snap});
+  // Snapshot (when something changed), then timestamp last.
+  if (snapshot_changes) {
+    ++snapshot_.version;
+    snapshot_.expires = now + options_.snapshot_expiry_seconds;
+    std::string snap = SignEnvelope(ToJson(snapshot_), signing_.at(std::string(kSnapshot)).signers);
+    out.push_back({"metadata/" + MetadataFileName(kSnapshot, consistent ? std::optional(snapshot_.version)
+                                                                         : std::nullopt),
+                   snap, std::string(kSnapshot), snapshot_.version});
+    timestamp_.snapshot_meta.version = snapshot_.version;
+    timestamp_.snapshot_meta.length = static_cast<std::int64_t>(snap.size());
+    timestamp_.snapshot_meta.hashes = {{"sha256", crypto::Sha256Hex(snap)}};
+    current_[std::string(kSnapshot)] = std::move(snap);
+  }
   ++timestamp_.version;
   timestamp_.expires = now + options_.timestamp_expiry_seconds;
-  timestamp_.snapshot_meta.version = snapshot_.version;
-  timestamp_.snapshot_meta.length = static_cast<std::int64_t>(snap.size());
-  timestamp_.snapshot_meta.hashes = {{"sha256", crypto::Sha256Hex(snap)}};
-  current_[std::string(kSnapshot)] = std::move(snap);
   std::string ts = SignEnvelope(ToJson(timestamp_), signing_.at(std::string(kTimestamp)).signers);
-  out.push_back({"metadata/" + MetadataFileName(kTimestamp), ts});
+  out.push_back({"metadata/" + MetadataFileName(kTimestamp), ts, std::string(kTimestamp),
+                 timestamp_.version});
   current_[std::string(kTimestamp)] = std::move(ts);
   return out;
 }

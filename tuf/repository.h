@@ -39,6 +39,8 @@ struct RoleSigning {
 struct StagedFile {
   std::string path;
   std::string bytes;
+  std::string role;         // whose metadata this is
+  std::int64_t version = 0; // its version
 };
 
 struct RepositoryOptions {
@@ -54,6 +56,9 @@ struct RepositoryOptions {
   bool sha512_targets = false;
   // List length and sha256 of each targets role in snapshot.meta (optional in TUF).
   bool snapshot_meta_hashes = false;
+  // Per-role validity overriding targets_expiry_seconds for delegated roles the writer signs
+  // (e.g. the online "mirrors" role: a week).
+  std::map<std::string, std::int64_t> role_expiry_seconds;
 };
 
 class Repository {
@@ -101,11 +106,13 @@ class Repository {
   Status SetRoleKeys(std::string_view role, const RoleSigning& signing);
 
   // Mark a role for re-signing with a new version and expiry at the next Publish (e.g. before
-  // it expires). Snapshot and timestamp are always re-signed by Publish.
+  // it expires). The timestamp is re-signed by every Publish; the snapshot when a targets role
+  // changed or when touched.
   Status Touch(std::string_view role);
 
-  // Signs every changed role, then a new snapshot and timestamp, and returns the files to write
-  // in publishing order (targets roles, snapshot, timestamp.json last). The in-memory state
+  // Signs every changed role, then (if any targets role changed, or it was touched) a new
+  // snapshot, then a new timestamp, and returns the files to write in publishing order (targets
+  // roles, snapshot, timestamp.json last). The in-memory state
   // moves to the new versions; if writing fails, reopen from the last committed state.
   // kInvalidArgument naming the role when a role must be signed but has no signers.
   Result<std::vector<StagedFile>> Stage(UnixTime now);

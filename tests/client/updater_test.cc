@@ -148,6 +148,7 @@ TEST_F(UpdaterTest, ServedBytesAreKeptVerbatim) {
 
 TEST_F(UpdaterTest, EachRoleIsPersistedAsSoonAsVerified) {
   ASSERT_OK(NewUpdater().Refresh());
+  ASSERT_OK(repo_->Touch(tuf::kSnapshot));
   ASSERT_OK(repo_->Publish(kT0 + 10));  // timestamp v2, snapshot v2
   fetcher_->behaviors["http://origin/metadata/2.snapshot.json"].status = 404;
   EXPECT_FALSE(NewUpdater().Refresh().ok());

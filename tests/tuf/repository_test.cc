@@ -102,12 +102,15 @@ TEST_F(RepositoryTest, ChangedRolesOnlyGetNewVersions) {
   EXPECT_EQ(repo_->targets("plugins.y")->version, 2);
   EXPECT_EQ(repo_->snapshot().version, 3);
   EXPECT_EQ(repo_->timestamp().version, 3);
+  ASSERT_OK(repo_->Publish(kT0 + 30));  // nothing changed: a new timestamp only
+  EXPECT_EQ(repo_->snapshot().version, 3);
+  EXPECT_EQ(repo_->timestamp().version, 4);
   EXPECT_EQ(repo_->snapshot().meta.at("plugins.y.json").version, 2);
   EXPECT_EQ(repo_->timestamp().snapshot_meta.version, 3);
   EXPECT_EQ(*repo_->timestamp().snapshot_meta.length,
             static_cast<std::int64_t>(repo_->MetadataBytes(kSnapshot).size()));
   // Expiry follows the publish time.
-  EXPECT_EQ(repo_->timestamp().expires, kT0 + 20 + options_.timestamp_expiry_seconds);
+  EXPECT_EQ(repo_->timestamp().expires, kT0 + 30 + options_.timestamp_expiry_seconds);
 }
 
 TEST_F(RepositoryTest, RefusesUnsafeInput) {
@@ -204,8 +207,15 @@ TEST_F(RepositoryLifecycleTest, ReopenFromCurrentBytesAndContinue) {
   EXPECT_ERRC(reopened->SetSigners(kTimestamp, {{snapshot_key_}, 1}), Errc::kInvalidArgument);
   auto staged = reopened->Stage(kT0 + 2);
   ASSERT_OK(staged);
-  ASSERT_EQ(staged->size(), 2u);  // snapshot, timestamp: nothing else changed
+  ASSERT_EQ(staged->size(), 1u);  // nothing changed: only the timestamp is re-signed
   EXPECT_EQ(staged->back().path, "metadata/timestamp.json");
+  EXPECT_EQ(staged->back().role, "timestamp");
+  ASSERT_OK(reopened->Write(*staged));
+  ASSERT_OK(reopened->Touch(kSnapshot));  // a snapshot nearing expiry is re-signed on request
+  staged = reopened->Stage(kT0 + 3);
+  ASSERT_OK(staged);
+  ASSERT_EQ(staged->size(), 2u);
+  EXPECT_EQ(staged->front().role, "snapshot");
   ASSERT_OK(reopened->Write(*staged));
   // A client accepts the result.
   overrides_["timestamp.json"] = reopened->MetadataBytes(kTimestamp);

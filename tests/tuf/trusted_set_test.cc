@@ -50,6 +50,7 @@ TEST_F(TrustedSetTest, RollbackTimestamp) {
 }
 
 TEST_F(TrustedSetTest, RollbackSnapshotVersionInTimestamp) {
+  ASSERT_OK(repo_->Touch(kSnapshot));
   ASSERT_OK(repo_->Publish(kT0 + 10));  // snapshot v2, timestamp v2
   auto ts = NewClient();
   ASSERT_OK(ts->UpdateTimestamp(repo_->MetadataBytes(kTimestamp)));
