@@ -17,6 +17,8 @@ std::string_view ErrcName(Errc code) {
     case Errc::kBadPassphrase: return "bad_passphrase";
     case Errc::kTimeout: return "timeout";
     case Errc::kConflict: return "conflict";
+    case Errc::kUnauthenticated: return "unauthenticated";
+    case Errc::kForbidden: return "forbidden";
     case Errc::kBadMetadata: return "bad_metadata";
     case Errc::kWrongType: return "wrong_type";
     case Errc::kBadSignature: return "bad_signature";

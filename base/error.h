@@ -26,6 +26,8 @@ enum class Errc : int {
   kBadPassphrase = 10,   // encrypted key file could not be opened with the given passphrase
   kTimeout = 11,
   kConflict = 12,
+  kUnauthenticated = 13, // no or bad credentials (HTTP 401)
+  kForbidden = 14,       // credentials fine, not allowed to do this (HTTP 403)
 
   // TUF verification (the trusted set). Each rejection has its own code.
   kBadMetadata = 100,        // metadata is well-formed JSON but not valid TUF of its type

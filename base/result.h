@@ -75,16 +75,17 @@ inline Status OkStatus() { return {}; }
 #define FERRY_CONCAT_INNER_(a, b) a##b
 #define FERRY_CONCAT_(a, b) FERRY_CONCAT_INNER_(a, b)
 
-#define FERRY_TRY(expr)                                     \
-  do {                                                      \
-    auto&& ferry_try_result_ = (expr);                      \
-    if (!ferry_try_result_) {                               \
-      return std::move(ferry_try_result_).error();          \
-    }                                                       \
+#define FERRY_TRY(expr) FERRY_TRY_IMPL_(FERRY_CONCAT_(ferry_try_, __COUNTER__), expr)
+#define FERRY_TRY_IMPL_(tmp, expr)         \
+  do {                                     \
+    auto&& tmp = (expr);                   \
+    if (!tmp) {                            \
+      return std::move(tmp).error();       \
+    }                                      \
   } while (false)
 
 #define FERRY_ASSIGN_OR_RETURN(lhs, expr) \
-  FERRY_ASSIGN_OR_RETURN_IMPL_(FERRY_CONCAT_(ferry_result_, __LINE__), lhs, expr)
+  FERRY_ASSIGN_OR_RETURN_IMPL_(FERRY_CONCAT_(ferry_result_, __COUNTER__), lhs, expr)
 #define FERRY_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
   auto tmp = (expr);                                 \
   if (!tmp) {                                        \
