@@ -103,11 +103,11 @@ struct OpenedBlob {
 
 struct GcStats {
   std::uint64_t blobs_examined = 0;
-  std::uint64_t blobs_live = 0;        // is_live said yes
-  std::uint64_t blobs_in_grace = 0;    // not live, but modified within the grace period
+  std::uint64_t blobs_live = 0;      // is_live said yes
+  std::uint64_t blobs_in_grace = 0;  // not live, but modified within the grace period
   std::uint64_t blobs_removed = 0;
-  std::uint64_t bytes_freed = 0;       // by blobs_removed
-  std::uint64_t temps_removed = 0;     // abandoned temp files (crashed or stalled writers)
+  std::uint64_t bytes_freed = 0;    // by blobs_removed
+  std::uint64_t temps_removed = 0;  // abandoned temp files (crashed or stalled writers)
   std::uint64_t temp_bytes_freed = 0;
 };
 
@@ -218,7 +218,8 @@ struct LocalBlobStoreOptions {
 
   // Test seam: called before each step of the write protocol; a non-zero return value is taken
   // as the errno of that step failing (the step is not performed). A test may also _exit()
-  // from it to simulate a crash at that point. Empty in production.
+  // from it to simulate a crash at that point. Called from every writing thread, so it must be
+  // thread safe. Empty in production.
   std::function<int(BlobWriteStep)> fault_hook = nullptr;
 };
 
@@ -258,8 +259,8 @@ class LocalBlobStore final : public BlobStore {
   Status Verify(const Digest& digest) const override;
   Status Remove(const Digest& digest) override;
   Status List(const std::function<bool(const Digest&)>& visit) const override;
-  Result<GcStats> Gc(const std::function<bool(const Digest&)>& is_live,
-                     std::chrono::seconds grace, UnixTime now) override;
+  Result<GcStats> Gc(const std::function<bool(const Digest&)>& is_live, std::chrono::seconds grace,
+                     UnixTime now) override;
   Result<FsckReport> Fsck() override;
   std::uint64_t UsedBytes() const override;
 
@@ -318,9 +319,9 @@ class LocalBlobStore final : public BlobStore {
   std::mutex maintenance_mu_;
 
   mutable std::mutex mu_;
-  std::uint64_t used_bytes_ = 0;         // guarded by mu_
-  std::uint64_t reserved_bytes_ = 0;     // guarded by mu_: bytes of writes in flight
-  std::set<std::string> active_temps_;   // guarded by mu_: temps of live writers (Gc skips)
+  std::uint64_t used_bytes_ = 0;        // guarded by mu_
+  std::uint64_t reserved_bytes_ = 0;    // guarded by mu_: bytes of writes in flight
+  std::set<std::string> active_temps_;  // guarded by mu_: temps of live writers (Gc skips)
 };
 
 }  // namespace ferry::store

@@ -47,8 +47,8 @@ Result<Digest> Digest::Parse(std::string_view hex) {
 
 Result<Digest> Digest::FromBytes(ByteSpan sha256) {
   if (sha256.size() != kHexLength / 2) {
-    return Error(Errc::kInvalidArgument, "a SHA-256 digest is 32 bytes, got " +
-                                             std::to_string(sha256.size()));
+    return Error(Errc::kInvalidArgument,
+                 "a SHA-256 digest is 32 bytes, got " + std::to_string(sha256.size()));
   }
   return Digest(HexEncode(sha256));
 }

@@ -42,8 +42,9 @@ bool IsDiskFull(int err) { return err == ENOSPC || err == EDQUOT; }
 // An error for a failed system call on `path`. ENOENT maps to kNotFound; a full disk or an
 // exhausted filesystem quota says so in words.
 Error OsError(std::string_view what, const std::string& path, int err) {
-  if (err == ENOENT) return Error(Errc::kNotFound, std::string(what) + " " + path + ": " +
-                                                       ErrnoText(err));
+  if (err == ENOENT) {
+    return Error(Errc::kNotFound, std::string(what) + " " + path + ": " + ErrnoText(err));
+  }
   std::string msg;
   if (IsDiskFull(err)) msg = "disk full: ";
   msg += std::string(what) + " " + path + ": " + ErrnoText(err);
@@ -191,9 +192,9 @@ Status LocalBlobWriter::Write(ByteSpan data) {
                                            std::to_string(options_.max_length) + " bytes"));
   }
   if (options_.expected_length && n > *options_.expected_length - length_) {
-    return Fail(Error(Errc::kLengthMismatch,
-                      "blob is longer than its expected length of " +
-                          std::to_string(*options_.expected_length) + " bytes"));
+    return Fail(Error(Errc::kLengthMismatch, "blob is longer than its expected length of " +
+                                                 std::to_string(*options_.expected_length) +
+                                                 " bytes"));
   }
   if (length_ + n > reserved_) {
     const std::uint64_t more = length_ + n - reserved_;
@@ -203,8 +204,8 @@ Status LocalBlobWriter::Write(ByteSpan data) {
   std::size_t off = 0;
   while (off < data.size()) {
     ssize_t w = Step(BlobWriteStep::kWrite, [&] {
-      return static_cast<int>(::write(fd_.get(), data.data() + off,
-                                      std::min<std::size_t>(data.size() - off, 1 << 30)));
+      return static_cast<int>(
+          ::write(fd_.get(), data.data() + off, std::min<std::size_t>(data.size() - off, 1 << 30)));
     });
     if (w < 0) {
       if (errno == EINTR) continue;
@@ -220,8 +221,8 @@ Status LocalBlobWriter::Write(ByteSpan data) {
 Result<std::optional<std::uint64_t>> LocalBlobWriter::TouchExisting(const std::string& path) {
   // utimensat(NULL) sets mtime to now. EPERM/EACCES (a blob owned by another user in a shared
   // root) only costs the Gc protection; the blob is still there.
-  if (::utimensat(AT_FDCWD, path.c_str(), nullptr, AT_SYMLINK_NOFOLLOW) != 0 &&
-      errno != EPERM && errno != EACCES) {
+  if (::utimensat(AT_FDCWD, path.c_str(), nullptr, AT_SYMLINK_NOFOLLOW) != 0 && errno != EPERM &&
+      errno != EACCES) {
     if (errno == ENOENT) return std::optional<std::uint64_t>();
     return OsError("cannot refresh", path, errno);
   }
@@ -250,8 +251,8 @@ Result<BlobInfo> LocalBlobWriter::Finish(const Digest& digest, bool created,
   Discard();
   if (!synced) {
     error_ = Error(Errc::kIoError,
-                   "blob " + digest.hex() + " is in place but may not survive a crash: " +
-                       synced.error().message());
+                   "blob " + digest.hex() +
+                       " is in place but may not survive a crash: " + synced.error().message());
     return *error_;
   }
   return BlobInfo{digest, length_, created};
@@ -262,9 +263,9 @@ Result<BlobInfo> LocalBlobWriter::Commit() {
   if (committed_) return Error(Errc::kInvalidArgument, "BlobWriter::Commit called twice");
   committed_ = true;
   if (options_.expected_length && length_ != *options_.expected_length) {
-    return Fail(Error(Errc::kLengthMismatch,
-                      "blob is " + std::to_string(length_) + " bytes, expected " +
-                          std::to_string(*options_.expected_length)));
+    return Fail(Error(Errc::kLengthMismatch, "blob is " + std::to_string(length_) +
+                                                 " bytes, expected " +
+                                                 std::to_string(*options_.expected_length)));
   }
   Result<Digest> digest_or = Digest::FromBytes(hasher_.Finish());
   const Digest digest = std::move(*digest_or);
@@ -339,20 +340,27 @@ Result<std::unique_ptr<LocalBlobStore>> LocalBlobStore::Open(const std::string& 
                                                              LocalBlobStoreOptions options) {
   if (root.empty()) return Error(Errc::kInvalidArgument, "blob store root is empty");
   std::unique_ptr<LocalBlobStore> store(new LocalBlobStore(root, std::move(options)));
-  for (const std::string* dir : {&store->root_, &store->objects_dir_, &store->tmp_dir_,
-                                 &store->quarantine_dir_}) {
-    FERRY_TRY(MakeDirs(*dir));
+  FERRY_TRY(MakeDirs(store->root_));
+  bool created = false;
+  auto make_dir = [&](const std::string& dir) -> Status {
+    if (::mkdir(dir.c_str(), 0755) == 0) {
+      created = true;
+    } else if (errno != EEXIST) {
+      return OsError("cannot create directory", dir, errno);
+    }
+    return OkStatus();
+  };
+  for (const std::string* dir : {&store->objects_dir_, &store->tmp_dir_, &store->quarantine_dir_}) {
+    FERRY_TRY(make_dir(*dir));
   }
   // All 256 fan-out directories exist from the start: a blob's directory entry only ever has
   // to be synced in its own directory, and no one ever removes a fan-out directory.
-  for (int i = 0; i < kFanOut; ++i) {
-    const std::string dir = store->FanOutDir(i);
-    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
-      return OsError("cannot create directory", dir, errno);
-    }
+  for (int i = 0; i < kFanOut; ++i) FERRY_TRY(make_dir(store->FanOutDir(i)));
+  if (created) {
+    FERRY_TRY(SyncDir(store->objects_dir_));
+    FERRY_TRY(SyncDir(store->root_));
+    FERRY_TRY(SyncDir(DirName(store->root_)));
   }
-  FERRY_TRY(SyncDir(store->objects_dir_));
-  FERRY_TRY(SyncDir(store->root_));
   // Blobs a crashed Gc left staged go back before they are counted.
   std::vector<std::string> staged;
   FERRY_TRY(ReadDirNames(store->tmp_dir_, [&](const struct dirent& e) {
@@ -443,8 +451,8 @@ Result<std::unique_ptr<BlobWriter>> LocalBlobStore::NewWriter(const BlobWriteOpt
     if (int err = Fault(BlobWriteStep::kCreateTemp); err != 0) {
       errno = err;
     } else {
-      fd.Reset(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-                      kBlobMode));
+      fd.Reset(
+          ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, kBlobMode));
     }
     if (!fd && errno != EEXIST) {
       Release(reserve);
@@ -527,8 +535,8 @@ Result<std::uint64_t> LocalBlobStore::CheckBlob(const Digest& digest) const {
   FERRY_ASSIGN_OR_RETURN(auto hashed, HashFd(blob.fd.get(), BlobPath(digest)));
   if (hashed.first != digest) {
     return Error(Errc::kHashMismatch, "blob " + digest.hex() + " is corrupt: its " +
-                                          std::to_string(hashed.second) +
-                                          " bytes hash to " + hashed.first.hex());
+                                          std::to_string(hashed.second) + " bytes hash to " +
+                                          hashed.first.hex());
   }
   return hashed.second;
 }
@@ -556,9 +564,8 @@ Status LocalBlobStore::ReadFanOutDir(int index, std::vector<DirEntry>* entries) 
   const std::string dir = FanOutDir(index);
   const std::string prefix = Hex2(index);
   std::vector<std::pair<std::string, unsigned char>> names;
-  Status s = ReadDirNames(dir, [&](const struct dirent& e) {
-    names.emplace_back(e.d_name, e.d_type);
-  });
+  Status s =
+      ReadDirNames(dir, [&](const struct dirent& e) { names.emplace_back(e.d_name, e.d_type); });
   if (!s) return s.error().code() == Errc::kNotFound ? OkStatus() : s;
   for (auto& [name, type] : names) {
     DirEntry entry{std::move(name), std::nullopt};
@@ -608,8 +615,8 @@ Status LocalBlobStore::CountUsedBytes() {
 Result<std::uint64_t> LocalBlobStore::RestoreStaged(const std::string& name) {
   const std::string staged = JoinPath(tmp_dir_, name);
   // gc.<64 hex>.<pid>.<tag>.<n>
-  const std::string_view hex = std::string_view(name).substr(kStagedPrefix.size(),
-                                                             Digest::kHexLength);
+  const std::string_view hex =
+      std::string_view(name).substr(kStagedPrefix.size(), Digest::kHexLength);
   Result<Digest> digest = Digest::Parse(hex);
   struct stat st;
   if (!digest || ::lstat(staged.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -630,12 +637,19 @@ Result<std::uint64_t> LocalBlobStore::RestoreStaged(const std::string& name) {
 }
 
 Result<std::optional<std::uint64_t>> LocalBlobStore::CollectBlob(const Digest& digest,
-                                                                  UnixTime cutoff) {
+                                                                 UnixTime cutoff) {
   const std::string path = BlobPath(digest);
-  const std::string staged_name =
-      std::string(kStagedPrefix) + digest.hex() + "." + NewTempName("");
+  const std::string staged_name = std::string(kStagedPrefix) + digest.hex() + "." + NewTempName("");
   const std::string staged = JoinPath(tmp_dir_, staged_name);
   std::unique_lock lock(publish_mu_);
+  // Writers of this process refresh the mtime under the shared lock: checked again here, none
+  // of them can find the blob missing, even for a moment.
+  struct stat before;
+  if (::lstat(path.c_str(), &before) != 0) {
+    if (errno == ENOENT) return std::optional<std::uint64_t>();  // removed meanwhile
+    return OsError("cannot stat", path, errno);
+  }
+  if (MtimeOf(before) >= cutoff) return std::optional<std::uint64_t>();
   if (::rename(path.c_str(), staged.c_str()) != 0) {
     if (errno == ENOENT) return std::optional<std::uint64_t>();  // removed meanwhile
     return OsError("cannot move blob aside", path, errno);
@@ -643,7 +657,8 @@ Result<std::optional<std::uint64_t>> LocalBlobStore::CollectBlob(const Digest& d
   struct stat st;
   if (::lstat(staged.c_str(), &st) != 0) return OsError("cannot stat", staged, errno);
   if (MtimeOf(st) >= cutoff) {
-    // A writer in another process deduplicated against it after we looked: put it back.
+    // A writer in another process deduplicated against it just before the rename: put it back.
+    // (Readers in other processes may have missed it for this moment; see docs/storage.md.)
     FERRY_TRY(RestoreStaged(staged_name));
     return std::optional<std::uint64_t>();
   }

@@ -1,4 +1,5 @@
-// Numbered schema migrations over PRAGMA user_version (see Migrate in sqlite.h).
+// Schema maintenance: numbered migrations over PRAGMA user_version, and the integrity check
+// (see sqlite.h).
 #include <string>
 
 #include "store/db/sqlite.h"
@@ -10,6 +11,24 @@ Result<std::int64_t> SchemaVersion(Db& db) {
   FERRY_ASSIGN_OR_RETURN(bool row, stmt.Step());
   if (!row) return Error(Errc::kIoError, "sqlite: PRAGMA user_version returned no row");
   return stmt.ColumnInt64(0);
+}
+
+Status IntegrityCheck(Db& db) {
+  constexpr int kMaxProblems = 10;
+  FERRY_ASSIGN_OR_RETURN(
+      Stmt stmt, db.Prepare("PRAGMA integrity_check(" + std::to_string(kMaxProblems) + ")"));
+  std::string problems;
+  for (;;) {
+    Result<bool> row = stmt.Step();
+    if (!row) return Error(Errc::kIoError, row.error().message());
+    if (!*row) break;
+    std::string_view line = stmt.ColumnTextView(0);
+    if (line == "ok") continue;
+    if (!problems.empty()) problems += "; ";
+    problems += line;
+  }
+  if (problems.empty()) return OkStatus();
+  return Error(Errc::kIoError, "database " + db.path() + " is corrupt: " + problems);
 }
 
 namespace {
@@ -38,8 +57,8 @@ Status Migrate(Db& db, std::span<const std::string_view> migrations) {
     FERRY_ASSIGN_OR_RETURN(version, SchemaVersion(db));
     if (version > latest) return TooNew(db, version, migrations.size());
     if (version == latest) break;
-    const std::string label = "migration to schema version " + std::to_string(version + 1) +
-                              " of " + db.path();
+    const std::string label =
+        "migration to schema version " + std::to_string(version + 1) + " of " + db.path();
     if (Status s = db.Exec(migrations[static_cast<std::size_t>(version)]); !s) {
       return s.error().WithContext(label);
     }

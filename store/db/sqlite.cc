@@ -88,8 +88,8 @@ Status PrepareFirst(sqlite3* db, std::string_view sql, sqlite3_stmt** stmt,
                     std::string_view* rest) {
   *stmt = nullptr;
   if (sql.size() > static_cast<std::size_t>(INT_MAX)) {
-    return Error(Errc::kTooLarge, "sqlite: statement text of " + std::to_string(sql.size()) +
-                                      " bytes is too long");
+    return Error(Errc::kTooLarge,
+                 "sqlite: statement text of " + std::to_string(sql.size()) + " bytes is too long");
   }
   const char* tail = nullptr;
   int rc = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), stmt, &tail);
@@ -138,7 +138,8 @@ Result<Db> Db::Open(const std::string& path, const DbOptions& options) {
   Db db(std::move(handle), path);
   // Reading the schema fails here, not at the first query, if the file is not a database.
   FERRY_TRY(db.Exec("SELECT count(*) FROM sqlite_master"));
-  FERRY_TRY(db.Exec(options.foreign_keys ? "PRAGMA foreign_keys = ON" : "PRAGMA foreign_keys = OFF"));
+  FERRY_TRY(
+      db.Exec(options.foreign_keys ? "PRAGMA foreign_keys = ON" : "PRAGMA foreign_keys = OFF"));
   if (options.wal && !memory && !options.read_only) {
     FERRY_ASSIGN_OR_RETURN(Stmt stmt, db.Prepare("PRAGMA journal_mode = WAL"));
     FERRY_ASSIGN_OR_RETURN(bool row, stmt.Step());
@@ -207,11 +208,10 @@ Stmt& Stmt::operator=(Stmt&& other) noexcept = default;
 Status Stmt::CheckBind(int rc, int index) const {
   if (rc == SQLITE_OK) return OkStatus();
   if (rc == SQLITE_RANGE) {
-    return Error(Errc::kInvalidArgument, "sqlite: no parameter " + std::to_string(index) +
-                                             " (of " +
-                                             std::to_string(sqlite3_bind_parameter_count(
-                                                 stmt_.get())) +
-                                             ") in `" + OneLine(sql()) + "`");
+    return Error(Errc::kInvalidArgument,
+                 "sqlite: no parameter " + std::to_string(index) + " (of " +
+                     std::to_string(sqlite3_bind_parameter_count(stmt_.get())) + ") in `" +
+                     OneLine(sql()) + "`");
   }
   return SqlError(sqlite3_db_handle(stmt_.get()), rc, "cannot bind parameter", sql());
 }
@@ -296,9 +296,7 @@ std::string_view Stmt::ColumnName(int i) const {
   return name != nullptr ? std::string_view(name) : std::string_view();
 }
 
-bool Stmt::ColumnIsNull(int i) const {
-  return sqlite3_column_type(stmt_.get(), i) == SQLITE_NULL;
-}
+bool Stmt::ColumnIsNull(int i) const { return sqlite3_column_type(stmt_.get(), i) == SQLITE_NULL; }
 
 std::int64_t Stmt::ColumnInt64(int i) const { return sqlite3_column_int64(stmt_.get(), i); }
 

@@ -229,6 +229,10 @@ Status Migrate(Db& db, std::span<const std::string_view> migrations);
 // PRAGMA user_version.
 Result<std::int64_t> SchemaVersion(Db& db);
 
+// PRAGMA integrity_check, for fsck tools: OK if SQLite finds nothing wrong; kIoError listing the
+// first problems otherwise (or the error that stopped the check).
+Status IntegrityCheck(Db& db);
+
 }  // namespace ferry::store
 
 #endif  // FERRY_STORE_DB_SQLITE_H_

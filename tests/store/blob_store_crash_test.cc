@@ -57,8 +57,8 @@ void ExpectConsistent(const std::string& root, std::size_t* blobs) {
                                                        : fsck->corrupt[0].reason);
   *blobs = fsck->blobs_checked;
   // Debris is only ever temp files, and Gc removes them once they are old enough.
-  Result<GcStats> gc = (*store)->Gc([](const Digest&) { return true; }, std::chrono::seconds(0),
-                                    NowUnix() + 10);
+  Result<GcStats> gc =
+      (*store)->Gc([](const Digest&) { return true; }, std::chrono::seconds(0), NowUnix() + 10);
   ASSERT_OK(gc);
   EXPECT_TRUE(Entries(root + "/tmp").empty());
   EXPECT_TRUE(Entries(root + "/quarantine").empty());
@@ -81,11 +81,11 @@ TEST_P(BlobStoreCrashTest, CrashAtStepLeavesStoreConsistent) {
   int status = RunChild([&] {
     int seen = 0;
     auto store = LocalBlobStore::Open(root, {.fault_hook = [&](BlobWriteStep step) {
-                                         if (step == cp.step && ++seen == cp.occurrence) {
-                                           ::_exit(77);  // dies without unwinding: a crash
-                                         }
-                                         return 0;
-                                       }});
+                                        if (step == cp.step && ++seen == cp.occurrence) {
+                                          ::_exit(77);  // dies without unwinding: a crash
+                                        }
+                                        return 0;
+                                      }});
     if (!store) ::_exit(1);
     auto writer = (*store)->NewWriter({.expected_digest = Digest::Of(data)});
     if (!writer) ::_exit(2);
@@ -117,16 +117,15 @@ TEST_P(BlobStoreCrashTest, CrashAtStepLeavesStoreConsistent) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Steps, BlobStoreCrashTest,
-    ::testing::Values(CrashPoint{BlobWriteStep::kCreateTemp, 1, false},
-                      CrashPoint{BlobWriteStep::kWrite, 1, false},
-                      CrashPoint{BlobWriteStep::kWrite, 3, false},
-                      CrashPoint{BlobWriteStep::kSyncTemp, 1, false},
-                      CrashPoint{BlobWriteStep::kCloseTemp, 1, false},
-                      CrashPoint{BlobWriteStep::kLinkIntoPlace, 1, false},
-                      CrashPoint{BlobWriteStep::kRemoveTemp, 1, true},
-                      CrashPoint{BlobWriteStep::kSyncDir, 1, true}));
+INSTANTIATE_TEST_SUITE_P(Steps, BlobStoreCrashTest,
+                         ::testing::Values(CrashPoint{BlobWriteStep::kCreateTemp, 1, false},
+                                           CrashPoint{BlobWriteStep::kWrite, 1, false},
+                                           CrashPoint{BlobWriteStep::kWrite, 3, false},
+                                           CrashPoint{BlobWriteStep::kSyncTemp, 1, false},
+                                           CrashPoint{BlobWriteStep::kCloseTemp, 1, false},
+                                           CrashPoint{BlobWriteStep::kLinkIntoPlace, 1, false},
+                                           CrashPoint{BlobWriteStep::kRemoveTemp, 1, true},
+                                           CrashPoint{BlobWriteStep::kSyncDir, 1, true}));
 
 // SIGKILL in the middle of a large streamed write.
 TEST(BlobStoreCrash, KilledMidWrite) {

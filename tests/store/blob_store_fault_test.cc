@@ -68,19 +68,18 @@ TEST_P(BlobStoreFaultTest, FailedStepLeavesNoPartialBlob) {
   EXPECT_TRUE(Entries(root + "/tmp").empty());
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Steps, BlobStoreFaultTest,
-    ::testing::Values(FaultCase{BlobWriteStep::kCreateTemp, ENOSPC, false},
-                      FaultCase{BlobWriteStep::kCreateTemp, EACCES, false},
-                      FaultCase{BlobWriteStep::kWrite, ENOSPC, false},
-                      FaultCase{BlobWriteStep::kWrite, EDQUOT, false},
-                      FaultCase{BlobWriteStep::kWrite, EIO, false},
-                      FaultCase{BlobWriteStep::kSyncTemp, EIO, false},
-                      FaultCase{BlobWriteStep::kSyncTemp, ENOSPC, false},
-                      FaultCase{BlobWriteStep::kCloseTemp, EIO, false},
-                      FaultCase{BlobWriteStep::kLinkIntoPlace, EIO, false},
-                      FaultCase{BlobWriteStep::kLinkIntoPlace, ENOSPC, false},
-                      FaultCase{BlobWriteStep::kSyncDir, EIO, true}));
+INSTANTIATE_TEST_SUITE_P(Steps, BlobStoreFaultTest,
+                         ::testing::Values(FaultCase{BlobWriteStep::kCreateTemp, ENOSPC, false},
+                                           FaultCase{BlobWriteStep::kCreateTemp, EACCES, false},
+                                           FaultCase{BlobWriteStep::kWrite, ENOSPC, false},
+                                           FaultCase{BlobWriteStep::kWrite, EDQUOT, false},
+                                           FaultCase{BlobWriteStep::kWrite, EIO, false},
+                                           FaultCase{BlobWriteStep::kSyncTemp, EIO, false},
+                                           FaultCase{BlobWriteStep::kSyncTemp, ENOSPC, false},
+                                           FaultCase{BlobWriteStep::kCloseTemp, EIO, false},
+                                           FaultCase{BlobWriteStep::kLinkIntoPlace, EIO, false},
+                                           FaultCase{BlobWriteStep::kLinkIntoPlace, ENOSPC, false},
+                                           FaultCase{BlobWriteStep::kSyncDir, EIO, true}));
 
 TEST(BlobStoreFault, FailedUnlinkOfTempAfterLinkIsHarmless) {
   ferry::testing::TempDir dir;
@@ -99,8 +98,8 @@ class TinyTmpfs {
  public:
   explicit TinyTmpfs(const std::string& path) : path_(path) {
     if (!MakeDirs(path_)) return;
-    mounted_ = ::mount("tmpfs", path_.c_str(), "tmpfs", MS_NOSUID | MS_NODEV,
-                       "size=256k,mode=0700") == 0;
+    mounted_ =
+        ::mount("tmpfs", path_.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "size=256k,mode=0700") == 0;
   }
   ~TinyTmpfs() {
     if (mounted_) ::umount2(path_.c_str(), MNT_DETACH);

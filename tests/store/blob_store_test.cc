@@ -286,8 +286,7 @@ TEST_F(BlobStoreTest, ConcurrentWritersOfIdenticalContent) {
       }
       for (std::size_t off = 0; off < data.size(); off += 100000) {
         sync.arrive_and_wait();  // interleave the writes as much as possible
-        if (Status s = (*writer)->Write(AsBytes(std::string_view(data).substr(off, 100000)));
-            !s) {
+        if (Status s = (*writer)->Write(AsBytes(std::string_view(data).substr(off, 100000))); !s) {
           results[t] = s.error();
           return;
         }
@@ -360,8 +359,7 @@ TEST_F(BlobStoreTest, GcRemovesDeadBlobsOlderThanGrace) {
   EXPECT_TRUE(Temps().empty());
 
   // Later, the young one is old enough too.
-  stats = store_->Gc([&](const Digest& d) { return d == live; }, std::chrono::hours(1),
-                     now + 3600);
+  stats = store_->Gc([&](const Digest& d) { return d == live; }, std::chrono::hours(1), now + 3600);
   ASSERT_OK(stats);
   EXPECT_EQ(stats->blobs_removed, 1u);
   EXPECT_EQ(*store_->ListAll(), std::vector<Digest>{live});
@@ -377,8 +375,8 @@ TEST_F(BlobStoreTest, StoringAgainRefreshesGrace) {
   ASSERT_OK(again);
   EXPECT_FALSE(again->created);
   EXPECT_GE(Mtime(store_->BlobPath(d)), now);
-  Result<GcStats> stats = store_->Gc([](const Digest&) { return false; }, std::chrono::hours(1),
-                                     now);
+  Result<GcStats> stats =
+      store_->Gc([](const Digest&) { return false; }, std::chrono::hours(1), now);
   ASSERT_OK(stats);
   EXPECT_EQ(stats->blobs_removed, 0u);
   EXPECT_TRUE(*store_->Has(d));
@@ -401,8 +399,8 @@ TEST_F(BlobStoreTest, GcRemovesStaleTempsOnly) {
     }
   }
 
-  Result<GcStats> stats = store_->Gc([](const Digest&) { return true; }, std::chrono::hours(1),
-                                     now);
+  Result<GcStats> stats =
+      store_->Gc([](const Digest&) { return true; }, std::chrono::hours(1), now);
   ASSERT_OK(stats);
   EXPECT_EQ(stats->temps_removed, 1u);
   EXPECT_EQ(stats->temp_bytes_freed, 14u);
@@ -458,11 +456,10 @@ TEST_F(BlobStoreTest, FsckQuarantinesCorruptBlobs) {
     EXPECT_TRUE(PathExists(root() + "/" + p.moved_to));
     EXPECT_NE(p.reason.find("hash to"), std::string::npos) << p.reason;
   }
-  EXPECT_EQ(corrupt_paths, (std::set<std::string>{
-                               "objects/" + flipped.hex().substr(0, 2) + "/" +
-                                   flipped.hex().substr(2),
-                               "objects/" + truncated.hex().substr(0, 2) + "/" +
-                                   truncated.hex().substr(2)}));
+  EXPECT_EQ(corrupt_paths,
+            (std::set<std::string>{
+                "objects/" + flipped.hex().substr(0, 2) + "/" + flipped.hex().substr(2),
+                "objects/" + truncated.hex().substr(0, 2) + "/" + truncated.hex().substr(2)}));
   std::set<std::string> strays;
   for (const FsckProblem& p : report->strays) strays.insert(p.path);
   EXPECT_EQ(strays, (std::set<std::string>{"objects/ab/notes.txt", "objects/zz"}));

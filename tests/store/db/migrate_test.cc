@@ -75,7 +75,8 @@ TEST_F(MigrateTest, RefusesNewerDatabase) {
   Db db = Open();
   Status s = Migrate(db, std::span(kMigrations).first(2));
   EXPECT_ERRC(s, Errc::kUnsupported);
-  EXPECT_NE(s.error().message().find("schema version 3"), std::string::npos) << s.error().ToString();
+  EXPECT_NE(s.error().message().find("schema version 3"), std::string::npos)
+      << s.error().ToString();
   EXPECT_NE(s.error().message().find("newer"), std::string::npos);
   EXPECT_EQ(*SchemaVersion(db), 3);
 }

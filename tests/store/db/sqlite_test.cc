@@ -315,6 +315,35 @@ TEST(Sqlite, OpenErrors) {
   EXPECT_ERRC(Db::Open(dir.Join("no/such/dir/x.db")), Errc::kIoError);
 }
 
+TEST(Sqlite, IntegrityCheck) {
+  ferry::testing::TempDir dir;
+  const std::string path = dir.Join("check.db");
+  {
+    auto db = Db::Open(path);
+    ASSERT_OK(db);
+    ASSERT_OK(db->Exec("CREATE TABLE t (x TEXT); CREATE INDEX t_x ON t (x);"));
+    Result<Txn> txn = Txn::Begin(*db);
+    ASSERT_OK(txn);
+    Result<Stmt> insert = db->Prepare("INSERT INTO t VALUES (?1)");
+    ASSERT_OK(insert);
+    for (int i = 0; i < 2000; ++i) {
+      ASSERT_OK(insert->BindText(1, "row " + std::to_string(i) + std::string(50, 'x')));
+      ASSERT_OK(insert->Run());
+    }
+    ASSERT_OK(txn->Commit());
+    ASSERT_OK(IntegrityCheck(*db));
+  }
+  // Scribble over the middle of the file (the last connection closed: the WAL is checkpointed).
+  std::string bytes = ferry::testing::ReadFileOrDie(path);
+  ASSERT_GT(bytes.size(), 40000u);
+  for (std::size_t i = 20000; i < 36000; ++i) bytes[i] = static_cast<char>(i * 31);
+  ASSERT_OK(WriteFileAtomic(path, bytes));
+  auto db = Db::Open(path);
+  ASSERT_OK(db);
+  Status s = IntegrityCheck(*db);
+  EXPECT_ERRC(s, Errc::kIoError);
+}
+
 TEST(Sqlite, ReadOnly) {
   ferry::testing::TempDir dir;
   {
