@@ -16,6 +16,14 @@
 
 namespace ferry::origin {
 
+std::function<void(const std::string& step)> g_publish_step_hook;
+
+namespace {
+void Step(const std::string& step) {
+  if (g_publish_step_hook) g_publish_step_hook(step);
+}
+}  // namespace
+
 std::string CatalogPath(const std::string& d) { return JoinPath(d, "catalog.db"); }
 std::string BlobsDir(const std::string& d) { return JoinPath(d, "blobs"); }
 std::string RepoDir(const std::string& d) { return JoinPath(d, "repo"); }
@@ -183,6 +191,7 @@ Status OriginService::LinkBlob(const std::string& sha256, const std::string& rel
 Status OriginService::WriteFiles(const PublishRecord& record,
                                  const std::vector<tuf::StagedFile>& staged) {
   for (const PublishFile& f : record.files) {
+    Step("write " + f.path);
     if (!f.sha256.empty()) {
       FERRY_TRY(LinkBlob(f.sha256, f.path));
       continue;
@@ -250,6 +259,7 @@ Result<PublishResult> OriginService::PublishLocked(const std::string& reason,
     record.files.push_back({f.path, f.role, f.version, ""});
     if (seen.insert({f.role, f.version}).second) metadata.push_back({f.role, f.version, f.bytes});
   }
+  Step("commit");
   auto id = catalog_->CommitPublish(record, metadata, artifacts, actor, now);
   if (!id) return fail(id.error());
   record.id = *id;
@@ -259,6 +269,7 @@ Result<PublishResult> OriginService::PublishLocked(const std::string& reason,
     return st.error().WithContext("publish " + std::to_string(*id) +
                                   " is committed but its files could not all be written yet");
   }
+  Step("done");
   FERRY_TRY(catalog_->MarkPublishDone(*id));
   ++publishes_;
   last_publish_ = now;
@@ -314,8 +325,22 @@ Result<PublishResult> OriginService::SubmitPluginRole(const TokenRecord& token,
   const std::string role = record->role;
   const UnixTime now = options_.clock();
   Change change = [&](tuf::Repository& repo, std::vector<ArtifactRecord>& artifacts) -> Status {
-    const tuf::Targets* current = repo.targets(role);
-    if (current == nullptr) return Error(Errc::kNotFound, "no role " + role + " in the repository");
+    if (repo.DelegatorOf(role).empty()) {
+      return Error(Errc::kNotFound, "plugin " + plugin + " is registered but not delegated; "
+                                    "an administrator must run `ferry-origin plugin add` again");
+    }
+    static const tuf::Targets kEmpty = [] {
+      tuf::Targets t;
+      t.version = 0;
+      return t;
+    }();
+    const tuf::Targets* current = repo.targets(role) ? repo.targets(role) : &kEmpty;
+    if (submitted.body.version <= current->version) {
+      return Error(Errc::kConflict, role + " is at version " + std::to_string(current->version) +
+                                        "; the submitted version " +
+                                        std::to_string(submitted.body.version) +
+                                        " is stale: refresh and sign the next version again");
+    }
     for (const auto& [path, file] : current->targets) {
       auto it = submitted.body.targets.find(path);
       if (it == submitted.body.targets.end()) {
@@ -384,7 +409,8 @@ Result<PublishResult> OriginService::SubmitPluginRole(const TokenRecord& token,
       artifacts.push_back({path, role, plugin, version->as_string(), sha256, file.length, now});
     }
     if (artifacts.empty()) {
-      return Error(Errc::kInvalidArgument, "the new version of " + role + " adds no file");
+      return Error(Errc::kAlreadyExists, "the new version of " + role +
+                                             " adds no file: everything it lists is published");
     }
     if (submitted.body.expires < now + options_.min_author_validity_seconds) {
       return Error(Errc::kInvalidArgument,

@@ -129,7 +129,8 @@ class OriginService {
   // Publishes an author-signed new version of plugin role "plugins.PLUGIN". Every target it adds
   // must match an upload (path, length, sha256) and carry custom.ferry {package = PLUGIN,
   // version, minisig verified by one of the plugin's author keys}; already published entries
-  // must be unchanged (kConflict otherwise), none removed; (package, version) unique (kConflict).
+  // must be unchanged (kConflict otherwise), none removed; (package, version) unique (kConflict);
+  // kAlreadyExists when it adds nothing (e.g. a repeated submission).
   // Then the role's signatures, version and paths are checked (tuf::Repository) and it is
   // published.
   Result<PublishResult> SubmitPluginRole(const TokenRecord& token, const std::string& plugin,
@@ -174,6 +175,10 @@ class OriginService {
   std::atomic<std::uint64_t> uploads_{0}, publishes_{0}, publish_failures_{0};
   std::atomic<UnixTime> last_publish_{0};
 };
+
+// Test hook: called at each step of a publish ("commit", "write <path>", "done") so crash tests
+// can kill the process there. Unset in production.
+extern std::function<void(const std::string& step)> g_publish_step_hook;
 
 // Options for the repository writer as the origin uses it.
 tuf::RepositoryOptions RepositoryOptionsFor(const ServiceOptions& options);

@@ -130,7 +130,7 @@ Status Repository::AddDelegation(std::string_view delegator, DelegatedRole deleg
                                  const RoleSigning& signing) {
   FERRY_TRY(CheckSafeRoleName(delegation.name));
   FERRY_TRY(CheckSigning(delegation.name, signing));
-  if (targets_.count(delegation.name) != 0) {
+  if (targets_.count(delegation.name) != 0 || delegators_.count(delegation.name) != 0) {
     return Error(Errc::kAlreadyExists, "role " + delegation.name + " already exists");
   }
   if ((delegation.paths.has_value()) == (delegation.path_hash_prefixes.has_value())) {
@@ -149,6 +149,37 @@ Status Repository::AddDelegation(std::string_view delegator, DelegatedRole deleg
   delegators_[name] = std::string(delegator);
   dirty_.insert(std::string(delegator));
   dirty_.insert(name);
+  return OkStatus();
+}
+
+Status Repository::AddDelegation(std::string_view delegator, DelegatedRole delegation,
+                                 const std::vector<Key>& keys) {
+  FERRY_TRY(CheckSafeRoleName(delegation.name));
+  if (keys.empty() || delegation.threshold < 1 ||
+      static_cast<std::int64_t>(keys.size()) < delegation.threshold) {
+    return Error(Errc::kInvalidArgument, delegation.name + ": needs at least threshold keys");
+  }
+  if (targets_.count(delegation.name) != 0 || delegators_.count(delegation.name) != 0) {
+    return Error(Errc::kAlreadyExists, "role " + delegation.name + " already exists");
+  }
+  if ((delegation.paths.has_value()) == (delegation.path_hash_prefixes.has_value())) {
+    return Error(Errc::kInvalidArgument, "a delegation needs exactly one of paths and path_hash_prefixes");
+  }
+  FERRY_ASSIGN_OR_RETURN(Targets* parent, MutableTargets(delegator));
+  if (!parent->delegations) parent->delegations.emplace();
+  if (parent->delegations->succinct_roles) {
+    return Error(Errc::kInvalidArgument, std::string(delegator) + " uses succinct hash bins");
+  }
+  delegation.keyids.clear();
+  for (const Key& k : keys) {
+    const std::string id = k.ComputeKeyId();
+    delegation.keyids.push_back(id);
+    parent->delegations->keys.insert_or_assign(id, k);
+  }
+  const std::string name = delegation.name;
+  parent->delegations->roles.push_back(std::move(delegation));
+  delegators_[name] = std::string(delegator);
+  dirty_.insert(std::string(delegator));
   return OkStatus();
 }
 
@@ -186,6 +217,23 @@ Result<const RoleSigning*> Repository::SigningFor(std::string_view role) const {
   if (it == signing_.end() || it->second.signers.empty()) {
     return Error(Errc::kInvalidArgument,
                  "role " + std::string(role) + " must be re-signed but its key is not loaded here");
+  }
+  // What the role's keys in the metadata require, not what the caller claims.
+  std::int64_t threshold = it->second.threshold;
+  if (auto r = root_.roles.find(std::string(role)); r != root_.roles.end()) {
+    threshold = r->second.threshold;
+  }
+  if (static_cast<std::int64_t>(it->second.signers.size()) < threshold) {
+    return Error(Errc::kThresholdNotMet, "role " + std::string(role) + " needs " +
+                                             std::to_string(threshold) + " keys to sign, " +
+                                             std::to_string(it->second.signers.size()) + " given");
+  }
+  if (role == kRoot && previous_root_signing_ &&
+      static_cast<std::int64_t>(previous_root_signing_->signers.size()) <
+          previous_root_signing_->threshold) {
+    return Error(Errc::kThresholdNotMet, "the new root must also be signed by " +
+                                             std::to_string(previous_root_signing_->threshold) +
+                                             " of the current root keys");
   }
   return &it->second;
 }
@@ -376,11 +424,11 @@ Status Repository::PutSignedTargets(std::string_view role, const std::string& by
   const RoleKeys* rk = delegations.FindRole(role);
   FERRY_ASSIGN_OR_RETURN(auto md, ParseMetadata<Targets>(bytes));
   FERRY_TRY(VerifyThreshold(name, md.signed_bytes, md.signatures, delegations.keys, *rk));
-  const Targets& cur = targets_.at(name);
-  if (md.body.version <= cur.version) {
+  const std::int64_t current_version = targets_.count(name) ? targets_.at(name).version : 0;
+  if (md.body.version <= current_version) {
     return Error(Errc::kRollback, name + ": new version " + std::to_string(md.body.version) +
                                       " must be greater than the current " +
-                                      std::to_string(cur.version));
+                                      std::to_string(current_version));
   }
   if (md.body.IsExpired(now)) {
     return Error(Errc::kExpired, name + ": new version expires at " +

@@ -101,6 +101,13 @@ class Repository {
   Status AddDelegation(std::string_view delegator, DelegatedRole delegation,
                        const RoleSigning& signing);
 
+  // `delegator` delegates `delegation.name` to public keys held elsewhere (a plugin's authors;
+  // threshold from `delegation`). No metadata is created for the role: its first version comes
+  // signed by those keys through PutSignedTargets, and until then the snapshot does not list it
+  // (clients find no targets there).
+  Status AddDelegation(std::string_view delegator, DelegatedRole delegation,
+                       const std::vector<Key>& keys);
+
   // New keys/threshold for a top-level role; the next Publish writes root N+1. A root key change
   // is signed by the old and the new root keys.
   Status SetRoleKeys(std::string_view role, const RoleSigning& signing);

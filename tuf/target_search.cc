@@ -28,7 +28,12 @@ Result<TargetInfo> FindTarget(const TrustedSet& set, std::string_view target_pat
     }
     const Metadata<Targets>* md = set.Delegated(role, delegator);
     if (md == nullptr) {
-      FERRY_TRY(load(role, delegator));
+      Status loaded = load(role, delegator);
+      if (!loaded.ok() && loaded.error().code() == Errc::kMissingRole && role != kTargets) {
+        visited.insert(role);  // delegated, nothing published under it yet
+        continue;
+      }
+      FERRY_TRY(loaded);
       md = set.Delegated(role, delegator);
       if (md == nullptr) {
         return Error(Errc::kWrongOrder, "loader did not load role " + role);

@@ -7,7 +7,8 @@
 // The search does no I/O itself: when it needs a role the trusted set does not hold yet (as
 // reached from the current delegator), it calls `load(role, delegator)`, which must fetch the
 // bytes and feed them to TrustedSet::UpdateDelegatedTargets. Roles are loaded lazily, only on
-// the path the target needs.
+// the path the target needs. A delegated role the snapshot does not list yet (delegated, but
+// its first version not yet published: the loader says kMissingRole) lists no targets.
 #ifndef FERRY_TUF_TARGET_SEARCH_H_
 #define FERRY_TUF_TARGET_SEARCH_H_
 
