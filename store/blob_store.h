@@ -200,8 +200,9 @@ class BlobStore {
   virtual std::uint64_t UsedBytes() const = 0;
 };
 
-// The steps of LocalBlobStore's write protocol, for fault injection in tests.
-enum class BlobWriteStep {
+// The steps of LocalBlobStore's write and delete protocols, for fault injection in tests.
+enum class BlobStoreStep {
+  // A writer (in this order).
   kCreateTemp,     // open(ROOT/tmp/blob.*, O_CREAT | O_EXCL)
   kWrite,          // each write(2) of Write()
   kSyncTemp,       // fsync(temp)
@@ -209,6 +210,9 @@ enum class BlobWriteStep {
   kLinkIntoPlace,  // link(temp, objects/ab/cdef...)
   kRemoveTemp,     // unlink(temp) after the link
   kSyncDir,        // fsync(objects/ab)
+  // Gc deleting one blob (in this order).
+  kGcLock,   // a candidate was found old and dead; next: take the publish lock and re-check
+  kGcStage,  // holding the lock, re-checked; next: rename the blob to tmp/gc.*
 };
 
 struct LocalBlobStoreOptions {
@@ -216,11 +220,11 @@ struct LocalBlobStoreOptions {
   // exceed it fails with kTooLarge before the bytes hit the disk.
   std::optional<std::uint64_t> quota_bytes = std::nullopt;
 
-  // Test seam: called before each step of the write protocol; a non-zero return value is taken
-  // as the errno of that step failing (the step is not performed). A test may also _exit()
-  // from it to simulate a crash at that point. Called from every writing thread, so it must be
-  // thread safe. Empty in production.
-  std::function<int(BlobWriteStep)> fault_hook = nullptr;
+  // Test seam: called before each step of the write and delete protocols; a non-zero return
+  // value is taken as the errno of that step failing (the step is not performed). A test may also
+  // _exit() from it to simulate a crash at that point. Called from every writing thread, so it must
+  // be thread safe. Empty in production.
+  std::function<int(BlobStoreStep)> fault_hook = nullptr;
 };
 
 // Blobs in a directory on a local filesystem:
@@ -270,7 +274,7 @@ class LocalBlobStore final : public BlobStore {
   LocalBlobStore(std::string root, LocalBlobStoreOptions options);
 
   // Calls the fault hook: 0 to go ahead, or the errno to fail the step with.
-  int Fault(BlobWriteStep step) const;
+  int Fault(BlobStoreStep step) const;
   std::string NewTempName(std::string_view kind);
 
   // Quota accounting (all under mu_).

@@ -141,7 +141,7 @@ class LocalBlobWriter final : public BlobWriter {
   // Runs the fault hook, then `op` if the hook let it go ahead. Returns op's result; on an
   // injected fault -1 with errno set.
   template <class Op>
-  int Step(BlobWriteStep step, Op op) {
+  int Step(BlobStoreStep step, Op op) {
     if (int err = store_->Fault(step); err != 0) {
       errno = err;
       return -1;
@@ -203,7 +203,7 @@ Status LocalBlobWriter::Write(ByteSpan data) {
   }
   std::size_t off = 0;
   while (off < data.size()) {
-    ssize_t w = Step(BlobWriteStep::kWrite, [&] {
+    ssize_t w = Step(BlobStoreStep::kWrite, [&] {
       return static_cast<int>(
           ::write(fd_.get(), data.data() + off, std::min<std::size_t>(data.size() - off, 1 << 30)));
     });
@@ -241,7 +241,7 @@ Result<BlobInfo> LocalBlobWriter::Finish(const Digest& digest, bool created,
   // Also for a duplicate: the writer that linked it may not have synced the directory yet,
   // and this Commit must not report a blob that a crash could still take away.
   Status synced = OkStatus();
-  if (Step(BlobWriteStep::kSyncDir, [] { return 0; }) != 0) {
+  if (Step(BlobStoreStep::kSyncDir, [] { return 0; }) != 0) {
     synced = OsError("cannot fsync directory", dir, errno);
   } else {
     synced = SyncDir(dir);
@@ -284,20 +284,20 @@ Result<BlobInfo> LocalBlobWriter::Commit() {
   }
 
   if (::fchmod(fd_.get(), kBlobMode) != 0) return FailOs("cannot chmod", errno);
-  if (Step(BlobWriteStep::kSyncTemp, [&] { return ::fsync(fd_.get()); }) != 0) {
+  if (Step(BlobStoreStep::kSyncTemp, [&] { return ::fsync(fd_.get()); }) != 0) {
     // Never retried: after a failed fsync the page cache may hold bytes the disk does not.
     return FailOs("cannot fsync blob temp file", errno);
   }
-  if (Step(BlobWriteStep::kCloseTemp, [&] { return fd_.Close(); }) != 0) {
+  if (Step(BlobStoreStep::kCloseTemp, [&] { return fd_.Close(); }) != 0) {
     return FailOs("cannot close blob temp file", errno);
   }
 
   std::shared_lock lock(store_->publish_mu_);
   for (int attempt = 0; attempt < 3; ++attempt) {
-    if (Step(BlobWriteStep::kLinkIntoPlace,
+    if (Step(BlobStoreStep::kLinkIntoPlace,
              [&] { return ::link(temp_path_.c_str(), path.c_str()); }) == 0) {
       // The temp name is debris now; failing to remove it is harmless (Gc will).
-      (void)Step(BlobWriteStep::kRemoveTemp, [&] { return ::unlink(temp_path_.c_str()); });
+      (void)Step(BlobStoreStep::kRemoveTemp, [&] { return ::unlink(temp_path_.c_str()); });
       return Finish(digest, true, static_cast<std::int64_t>(length_));
     }
     if (errno != EEXIST) return FailOs("cannot link blob into place at " + path + " from", errno);
@@ -384,7 +384,7 @@ std::string LocalBlobStore::BlobPath(const Digest& digest) const {
   return path;
 }
 
-int LocalBlobStore::Fault(BlobWriteStep step) const {
+int LocalBlobStore::Fault(BlobStoreStep step) const {
   return options_.fault_hook ? options_.fault_hook(step) : 0;
 }
 
@@ -448,7 +448,7 @@ Result<std::unique_ptr<BlobWriter>> LocalBlobStore::NewWriter(const BlobWriteOpt
   for (int attempt = 0; attempt < 3 && !fd; ++attempt) {
     name = NewTempName(kBlobTempPrefix);
     const std::string path = JoinPath(tmp_dir_, name);
-    if (int err = Fault(BlobWriteStep::kCreateTemp); err != 0) {
+    if (int err = Fault(BlobStoreStep::kCreateTemp); err != 0) {
       errno = err;
     } else {
       fd.Reset(
@@ -641,6 +641,9 @@ Result<std::optional<std::uint64_t>> LocalBlobStore::CollectBlob(const Digest& d
   const std::string path = BlobPath(digest);
   const std::string staged_name = std::string(kStagedPrefix) + digest.hex() + "." + NewTempName("");
   const std::string staged = JoinPath(tmp_dir_, staged_name);
+  if (int err = Fault(BlobStoreStep::kGcLock); err != 0) {
+    return OsError("cannot lock for deleting", path, err);
+  }
   std::unique_lock lock(publish_mu_);
   // Writers of this process refresh the mtime under the shared lock: checked again here, none
   // of them can find the blob missing, even for a moment.
@@ -650,6 +653,9 @@ Result<std::optional<std::uint64_t>> LocalBlobStore::CollectBlob(const Digest& d
     return OsError("cannot stat", path, errno);
   }
   if (MtimeOf(before) >= cutoff) return std::optional<std::uint64_t>();
+  if (int err = Fault(BlobStoreStep::kGcStage); err != 0) {
+    return OsError("cannot move blob aside", path, err);
+  }
   if (::rename(path.c_str(), staged.c_str()) != 0) {
     if (errno == ENOENT) return std::optional<std::uint64_t>();  // removed meanwhile
     return OsError("cannot move blob aside", path, errno);

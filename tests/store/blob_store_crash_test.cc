@@ -65,7 +65,7 @@ void ExpectConsistent(const std::string& root, std::size_t* blobs) {
 }
 
 struct CrashPoint {
-  BlobWriteStep step;
+  BlobStoreStep step;
   int occurrence;  // crash at the n-th time the step is reached (kWrite happens kChunks times)
   bool blob_expected;
 };
@@ -80,7 +80,7 @@ TEST_P(BlobStoreCrashTest, CrashAtStepLeavesStoreConsistent) {
 
   int status = RunChild([&] {
     int seen = 0;
-    auto store = LocalBlobStore::Open(root, {.fault_hook = [&](BlobWriteStep step) {
+    auto store = LocalBlobStore::Open(root, {.fault_hook = [&](BlobStoreStep step) {
                                         if (step == cp.step && ++seen == cp.occurrence) {
                                           ::_exit(77);  // dies without unwinding: a crash
                                         }
@@ -118,14 +118,14 @@ TEST_P(BlobStoreCrashTest, CrashAtStepLeavesStoreConsistent) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Steps, BlobStoreCrashTest,
-                         ::testing::Values(CrashPoint{BlobWriteStep::kCreateTemp, 1, false},
-                                           CrashPoint{BlobWriteStep::kWrite, 1, false},
-                                           CrashPoint{BlobWriteStep::kWrite, 3, false},
-                                           CrashPoint{BlobWriteStep::kSyncTemp, 1, false},
-                                           CrashPoint{BlobWriteStep::kCloseTemp, 1, false},
-                                           CrashPoint{BlobWriteStep::kLinkIntoPlace, 1, false},
-                                           CrashPoint{BlobWriteStep::kRemoveTemp, 1, true},
-                                           CrashPoint{BlobWriteStep::kSyncDir, 1, true}));
+                         ::testing::Values(CrashPoint{BlobStoreStep::kCreateTemp, 1, false},
+                                           CrashPoint{BlobStoreStep::kWrite, 1, false},
+                                           CrashPoint{BlobStoreStep::kWrite, 3, false},
+                                           CrashPoint{BlobStoreStep::kSyncTemp, 1, false},
+                                           CrashPoint{BlobStoreStep::kCloseTemp, 1, false},
+                                           CrashPoint{BlobStoreStep::kLinkIntoPlace, 1, false},
+                                           CrashPoint{BlobStoreStep::kRemoveTemp, 1, true},
+                                           CrashPoint{BlobStoreStep::kSyncDir, 1, true}));
 
 // SIGKILL in the middle of a large streamed write.
 TEST(BlobStoreCrash, KilledMidWrite) {

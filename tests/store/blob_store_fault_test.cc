@@ -20,7 +20,7 @@ using testing::Entries;
 using testing::FilesUnder;
 
 struct FaultCase {
-  BlobWriteStep step;
+  BlobStoreStep step;
   int err;
   // Whether the blob is visible after the failure (only a failed directory fsync, after the link).
   bool blob_in_place;
@@ -33,7 +33,7 @@ TEST_P(BlobStoreFaultTest, FailedStepLeavesNoPartialBlob) {
   ferry::testing::TempDir dir;
   const std::string root = dir.Join("store");
   auto store = LocalBlobStore::Open(
-      root, {.fault_hook = [&](BlobWriteStep step) { return step == fc.step ? fc.err : 0; }});
+      root, {.fault_hook = [&](BlobStoreStep step) { return step == fc.step ? fc.err : 0; }});
   ASSERT_OK(store);
   const std::string data = Content(1, 200000);
 
@@ -69,22 +69,22 @@ TEST_P(BlobStoreFaultTest, FailedStepLeavesNoPartialBlob) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Steps, BlobStoreFaultTest,
-                         ::testing::Values(FaultCase{BlobWriteStep::kCreateTemp, ENOSPC, false},
-                                           FaultCase{BlobWriteStep::kCreateTemp, EACCES, false},
-                                           FaultCase{BlobWriteStep::kWrite, ENOSPC, false},
-                                           FaultCase{BlobWriteStep::kWrite, EDQUOT, false},
-                                           FaultCase{BlobWriteStep::kWrite, EIO, false},
-                                           FaultCase{BlobWriteStep::kSyncTemp, EIO, false},
-                                           FaultCase{BlobWriteStep::kSyncTemp, ENOSPC, false},
-                                           FaultCase{BlobWriteStep::kCloseTemp, EIO, false},
-                                           FaultCase{BlobWriteStep::kLinkIntoPlace, EIO, false},
-                                           FaultCase{BlobWriteStep::kLinkIntoPlace, ENOSPC, false},
-                                           FaultCase{BlobWriteStep::kSyncDir, EIO, true}));
+                         ::testing::Values(FaultCase{BlobStoreStep::kCreateTemp, ENOSPC, false},
+                                           FaultCase{BlobStoreStep::kCreateTemp, EACCES, false},
+                                           FaultCase{BlobStoreStep::kWrite, ENOSPC, false},
+                                           FaultCase{BlobStoreStep::kWrite, EDQUOT, false},
+                                           FaultCase{BlobStoreStep::kWrite, EIO, false},
+                                           FaultCase{BlobStoreStep::kSyncTemp, EIO, false},
+                                           FaultCase{BlobStoreStep::kSyncTemp, ENOSPC, false},
+                                           FaultCase{BlobStoreStep::kCloseTemp, EIO, false},
+                                           FaultCase{BlobStoreStep::kLinkIntoPlace, EIO, false},
+                                           FaultCase{BlobStoreStep::kLinkIntoPlace, ENOSPC, false},
+                                           FaultCase{BlobStoreStep::kSyncDir, EIO, true}));
 
 TEST(BlobStoreFault, FailedUnlinkOfTempAfterLinkIsHarmless) {
   ferry::testing::TempDir dir;
-  auto store = LocalBlobStore::Open(dir.Join("store"), {.fault_hook = [](BlobWriteStep step) {
-                                      return step == BlobWriteStep::kRemoveTemp ? EIO : 0;
+  auto store = LocalBlobStore::Open(dir.Join("store"), {.fault_hook = [](BlobStoreStep step) {
+                                      return step == BlobStoreStep::kRemoveTemp ? EIO : 0;
                                     }});
   ASSERT_OK(store);
   Result<BlobInfo> info = (*store)->Put("x");
