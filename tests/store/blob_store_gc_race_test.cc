@@ -60,7 +60,9 @@ TEST_F(BlobStoreGcRaceTest, WithoutAWriterTheDeadBlobGoes) {
 TEST_F(BlobStoreGcRaceTest, SameProcessWriterBetweenScanAndLock) {
   // Gc has seen the blob old and dead; before it takes the lock, a writer stores the same bytes.
   bool stored = false;
+  bool moved_aside = false;
   on_step_ = [&](BlobStoreStep step) {
+    if (step == BlobStoreStep::kGcStage) moved_aside = true;
     if (step != BlobStoreStep::kGcLock || stored) return;
     stored = true;
     Result<BlobInfo> put = store_->Put(data_);
@@ -71,6 +73,8 @@ TEST_F(BlobStoreGcRaceTest, SameProcessWriterBetweenScanAndLock) {
   Result<GcStats> stats = Collect();
   ASSERT_OK(stats);
   ASSERT_TRUE(stored);
+  // Not even for a moment: Gc re-checked under the lock and left the blob where it was.
+  EXPECT_FALSE(moved_aside);
   EXPECT_EQ(stats->blobs_removed, 0u);
   EXPECT_EQ(stats->blobs_in_grace, 1u);
   EXPECT_TRUE(*store_->Has(digest_));
