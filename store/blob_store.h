@@ -85,8 +85,10 @@ class BlobWriter {
   // Checks the length and digest against the expectations (kLengthMismatch, kHashMismatch),
   // makes the blob durable and visible under its digest, and reports it. If an identical blob
   // is already stored, the new copy is discarded and the call succeeds with created = false.
-  // kIoError if the OS fails to persist it. On any error nothing new is visible (see
-  // docs/storage.md for the one exception: a failed directory fsync after the rename).
+  // kIoError if the OS fails to persist it. On any error nothing new is visible, with one
+  // exception: if the final directory fsync fails, the complete, verified blob is already in
+  // place but may not survive a power loss; the error says so, and the caller must not
+  // acknowledge the write (docs/storage.md).
   // Commit may be called once.
   virtual Result<BlobInfo> Commit() = 0;
 
@@ -121,8 +123,8 @@ struct FsckProblem {
 };
 
 struct FsckReport {
-  std::uint64_t blobs_checked = 0;
-  std::uint64_t bytes_checked = 0;
+  std::uint64_t blobs_checked = 0;  // including the corrupt ones
+  std::uint64_t bytes_checked = 0;  // of the blobs that verified
   // Blobs whose content does not hash to their name (moved out of the store to quarantine/;
   // they no longer count as stored), and blobs that could not be read (left in place, moved_to
   // empty: the error may be transient).
@@ -217,7 +219,9 @@ enum class BlobStoreStep {
 
 struct LocalBlobStoreOptions {
   // Maximum UsedBytes() plus bytes being written, or nullopt for no quota. A write that would
-  // exceed it fails with kTooLarge before the bytes hit the disk.
+  // exceed it fails with kTooLarge before the bytes hit the disk (all of expected_length is
+  // reserved at NewWriter when it is known). Bytes that turn out to be a duplicate still need
+  // room while they are written.
   std::optional<std::uint64_t> quota_bytes = std::nullopt;
 
   // Test seam: called before each step of the write and delete protocols; a non-zero return
