@@ -178,6 +178,12 @@ Result<tuf::TargetInfo> Updater::GetTargetInfo(std::string_view target_path) {
       options_.search);
 }
 
+Result<const tuf::Targets*> Updater::LoadRole(std::string_view role, std::string_view delegator) {
+  if (!trusted_ || trusted_->targets() == nullptr) FERRY_TRY(Refresh());
+  FERRY_TRY(LoadTargets(role, delegator));
+  return &trusted_->Delegated(role, delegator)->body;
+}
+
 bool Updater::IsCached(const tuf::TargetInfo& info, const std::string& path) const {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) ||
@@ -291,6 +297,7 @@ Status Updater::DownloadTarget(const tuf::TargetInfo& info, const std::string& d
     if (discard) ::unlink(partial.c_str());
     failures.Add(source, std::move(result).error(), options_);
   }
+  if (!options_.keep_partial) ::unlink(partial.c_str());
   return failures.Final(info.path);
 }
 

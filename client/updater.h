@@ -65,6 +65,9 @@ struct UpdaterOptions {
   UpdaterLimits limits;
   tuf::TrustedSetOptions trust;
   tuf::SearchOptions search;
+  // Keep a partial download after a transport failure so the next attempt resumes it. Off for
+  // ferry-tuf, whose metadata directory must hold nothing but metadata afterwards.
+  bool keep_partial = true;
   // Called once per failed source attempt (mirror reports); may be empty.
   std::function<void(const Source&, const Error&)> on_source_failure;
 };
@@ -82,6 +85,11 @@ class Updater {
 
   // Finds a target in the delegation graph, refreshing first if Refresh() has not run.
   Result<tuf::TargetInfo> GetTargetInfo(std::string_view target_path);
+
+  // Loads a targets role as delegated by `delegator` (verified; local copy first, then the
+  // sources) and returns it. kMissingRole if the snapshot does not list it (nothing published
+  // under it yet). Refreshes first if needed.
+  Result<const tuf::Targets*> LoadRole(std::string_view role, std::string_view delegator);
 
   // True if `path` already holds the target (length and every hash match).
   bool IsCached(const tuf::TargetInfo& info, const std::string& path) const;

@@ -1,0 +1,264 @@
+#include "origin/api.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/bytes.h"
+#include "base/json.h"
+#include "origin/tokens.h"
+
+namespace ferry::origin {
+
+int HttpStatusFor(Errc code) {
+  switch (code) {
+    case Errc::kOk: return 200;
+    case Errc::kUnauthenticated: return 401;
+    case Errc::kForbidden: return 403;
+    case Errc::kNotFound:
+    case Errc::kTargetNotFound: return 404;
+    case Errc::kConflict:
+    case Errc::kAlreadyExists:
+    case Errc::kRollback: return 409;
+    case Errc::kTooLarge: return 413;
+    case Errc::kTimeout: return 503;
+    case Errc::kIoError:
+    case Errc::kCryptoError:
+    case Errc::kPermission: return 500;
+    default: return 400;
+  }
+}
+
+net::Response ErrorResponse(const Error& error) {
+  json::Object o;
+  o.Set("error", std::string(ErrcName(error.code())));
+  o.Set("message", error.message());
+  net::Response r = net::Response::Json(HttpStatusFor(error.code()), json::Encode(o) + "\n");
+  if (error.code() == Errc::kUnauthenticated) r.headers.Set("WWW-Authenticate", "Bearer");
+  return r;
+}
+
+namespace {
+
+bool StartsWithHashPrefix(const std::string& name) {
+  return name.size() > 65 && name[64] == '.' && IsLowerHex(name.substr(0, 64));
+}
+
+bool IsVersionedMetadata(const std::string& name) {
+  std::size_t dot = name.find('.');
+  if (dot == 0 || dot == std::string::npos) return false;
+  for (std::size_t i = 0; i < dot; ++i) {
+    if (name[i] < '0' || name[i] > '9') return false;
+  }
+  return true;
+}
+
+net::Response NotFound(bool metadata) {
+  net::Response r = net::Response::Error(404);
+  // A missing N+1.root.json or timestamp must not be cached: clients would miss a rotation.
+  if (metadata) r.headers.Set("Cache-Control", "no-cache");
+  return r;
+}
+
+json::Value ReportJson(const StatusReport& r) {
+  json::Object o;
+  json::Array roles;
+  for (const auto& role : r.roles) {
+    json::Object ro;
+    ro.Set("role", role.role);
+    ro.Set("version", role.version);
+    ro.Set("expires", FormatTufTime(role.expires));
+    ro.Set("warning", role.warning);
+    roles.emplace_back(std::move(ro));
+  }
+  o.Set("roles", std::move(roles));
+  o.Set("plugins", static_cast<std::int64_t>(r.plugins));
+  o.Set("artifacts", static_cast<std::int64_t>(r.artifacts));
+  o.Set("blob_bytes", static_cast<std::int64_t>(r.blob_bytes));
+  o.Set("uploads", static_cast<std::int64_t>(r.uploads));
+  o.Set("publishes", static_cast<std::int64_t>(r.publishes));
+  o.Set("publish_failures", static_cast<std::int64_t>(r.publish_failures));
+  o.Set("last_publish", r.last_publish ? FormatTufTime(r.last_publish) : "");
+  json::Array warnings;
+  for (const auto& w : r.warnings) warnings.emplace_back(w);
+  o.Set("warnings", std::move(warnings));
+  return o;
+}
+
+std::string Metrics(const StatusReport& r, const net::ServerMetrics& m, UnixTime now) {
+  std::string out;
+  auto line = [&](const std::string& name, const std::string& labels, long long v) {
+    out += name + (labels.empty() ? "" : "{" + labels + "}") + " " + std::to_string(v) + "\n";
+  };
+  out += "# HELP ferry_origin_role_version Current version of each role.\n# TYPE ferry_origin_role_version gauge\n";
+  for (const auto& role : r.roles) line("ferry_origin_role_version", "role=\"" + role.role + "\"", role.version);
+  out += "# HELP ferry_origin_role_expires_seconds Seconds until each role expires (negative: expired).\n"
+         "# TYPE ferry_origin_role_expires_seconds gauge\n";
+  for (const auto& role : r.roles) {
+    line("ferry_origin_role_expires_seconds", "role=\"" + role.role + "\"", role.expires - now);
+  }
+  out += "# HELP ferry_origin_expiry_warnings Roles expiring within the warning window.\n# TYPE ferry_origin_expiry_warnings gauge\n";
+  line("ferry_origin_expiry_warnings", "", static_cast<long long>(r.warnings.size()));
+  out += "# TYPE ferry_origin_plugins gauge\n";
+  line("ferry_origin_plugins", "", static_cast<long long>(r.plugins));
+  out += "# TYPE ferry_origin_artifacts gauge\n";
+  line("ferry_origin_artifacts", "", static_cast<long long>(r.artifacts));
+  out += "# TYPE ferry_origin_blob_bytes gauge\n";
+  line("ferry_origin_blob_bytes", "", static_cast<long long>(r.blob_bytes));
+  out += "# TYPE ferry_origin_uploads_total counter\n";
+  line("ferry_origin_uploads_total", "", static_cast<long long>(r.uploads));
+  out += "# TYPE ferry_origin_publishes_total counter\n";
+  line("ferry_origin_publishes_total", "", static_cast<long long>(r.publishes));
+  out += "# TYPE ferry_origin_publish_failures_total counter\n";
+  line("ferry_origin_publish_failures_total", "", static_cast<long long>(r.publish_failures));
+  out += "# TYPE ferry_http_requests_total counter\n";
+  line("ferry_http_requests_total", "", static_cast<long long>(m.requests));
+  out += "# TYPE ferry_http_responses_total counter\n";
+  for (int c = 1; c <= 5; ++c) {
+    line("ferry_http_responses_total", "class=\"" + std::to_string(c) + "xx\"",
+         static_cast<long long>(m.responses_by_class[static_cast<std::size_t>(c)]));
+  }
+  out += "# TYPE ferry_http_bytes_sent_total counter\n";
+  line("ferry_http_bytes_sent_total", "", static_cast<long long>(m.bytes_sent));
+  out += "# TYPE ferry_http_connections_open gauge\n";
+  line("ferry_http_connections_open", "", static_cast<long long>(m.connections_open));
+  return out;
+}
+
+}  // namespace
+
+net::Reply ServeRepositoryFile(const std::string& repo_dir, const net::Request& request) {
+  const auto& seg = request.segments;
+  const bool metadata = !seg.empty() && seg[0] == "metadata";
+  if (seg.size() < 2 || (seg[0] != "metadata" && seg[0] != "targets")) return NotFound(metadata);
+  std::string path = repo_dir;
+  for (const auto& s : seg) {
+    if (s.empty() || s == "." || s == ".." || s.find('/') != std::string::npos ||
+        s.find('\0') != std::string::npos) {
+      return NotFound(metadata);  // the core already refuses these; belt and braces
+    }
+    path += "/" + s;
+  }
+  net::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+  if (!fd.valid()) return NotFound(metadata);
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return NotFound(metadata);
+  net::FileResponse file;
+  file.fd = std::move(fd);
+  file.path = path;
+  const std::string& name = seg.back();
+  if (metadata) {
+    file.content_type = "application/json";
+    if (name == "timestamp.json") {
+      file.cache_control = "public, max-age=60";
+    } else if (IsVersionedMetadata(name)) {
+      file.cache_control = "public, max-age=31536000, immutable";
+    } else {
+      file.cache_control = "no-cache";
+    }
+  } else {
+    file.content_type = "application/octet-stream";
+    if (StartsWithHashPrefix(name)) {
+      file.cache_control = "public, max-age=31536000, immutable";
+      file.etag = "\"" + name.substr(0, 64) + "\"";
+    } else {
+      file.cache_control = "no-cache";
+    }
+    file.headers.Set("Content-Disposition", "attachment");
+  }
+  file.headers.Set("X-Content-Type-Options", "nosniff");
+  return file;
+}
+
+Status RegisterRoutes(net::Server& server, OriginService& svc) {
+  const std::string repo = RepoDir(svc.options().data_dir);
+  auto files = [repo](net::Request& req, net::BodyReader&) -> net::Reply {
+    return ServeRepositoryFile(repo, req);
+  };
+  FERRY_TRY(server.AddRoute("GET", "/metadata/*", files, net::RouteOptions::Inline()));
+  FERRY_TRY(server.AddRoute("GET", "/targets/*", files, net::RouteOptions::Inline()));
+
+  FERRY_TRY(server.AddRoute("GET", "/healthz", [&svc](net::Request&, net::BodyReader&) -> net::Reply {
+    StatusReport r = svc.Report();
+    for (const auto& role : r.roles) {
+      if (role.expires <= svc.options().clock()) {
+        return net::Response::Text(503, "unhealthy: " + role.role + " expired\n");
+      }
+    }
+    return net::Response::Text(200, "ok\n");
+  }));
+  FERRY_TRY(server.AddRoute("GET", "/status", [&svc](net::Request&, net::BodyReader&) -> net::Reply {
+    net::Response r = net::Response::Json(200, json::Encode(ReportJson(svc.Report()), 2) + "\n");
+    r.headers.Set("Cache-Control", "no-cache");
+    return r;
+  }));
+  FERRY_TRY(server.AddRoute("GET", "/metrics", [&svc, &server](net::Request&, net::BodyReader&) -> net::Reply {
+    net::Response r = net::Response::Text(200, Metrics(svc.Report(), server.metrics(), svc.options().clock()));
+    r.headers.Set("Content-Type", "text/plain; version=0.0.4");
+    return r;
+  }));
+
+  // PUT /api/v1/plugins/{plugin}/files/{filename}: streamed upload. The token is checked and the
+  // declared size compared with the limit before the body is read (and before 100 Continue).
+  FERRY_TRY(server.AddRoute(
+      "PUT", "/api/v1/plugins/*",
+      [&svc](net::Request& req, net::BodyReader& body) -> net::Reply {
+        const auto& rest = req.route_rest;
+        if (rest.size() != 3 || rest[1] != "files") {
+          return ErrorResponse(Error(Errc::kNotFound, "use PUT /api/v1/plugins/NAME/files/FILENAME"));
+        }
+        auto token = Authenticate(svc.catalog(), req.headers.GetOr("Authorization", ""),
+                                  svc.options().clock());
+        if (!token) return ErrorResponse(token.error());
+        auto upload = svc.BeginUpload(*token, rest[0], rest[2], req.content_length);
+        if (!upload) return ErrorResponse(upload.error());
+        char buf[65536];
+        for (;;) {
+          auto n = body.Read(std::span<char>(buf, sizeof buf));
+          if (!n) return ErrorResponse(n.error());
+          if (*n == 0) break;
+          if (Status st = (*upload)->Write(AsBytes(std::string_view(buf, *n))); !st) {
+            return ErrorResponse(st.error());
+          }
+        }
+        auto result = (*upload)->Finish();
+        if (!result) return ErrorResponse(result.error());
+        json::Object o;
+        o.Set("path", result->path);
+        o.Set("sha256", result->sha256);
+        o.Set("length", result->length);
+        o.Set("already_published", result->already_published);
+        return net::Response::Json(result->already_published ? 200 : 201, json::Encode(o) + "\n");
+      },
+      net::RouteOptions::MaxBody(svc.options().max_upload_bytes)));
+
+  // POST /api/v1/plugins/{plugin}/role: the author-signed new version of plugins.{plugin}.
+  FERRY_TRY(server.AddRoute(
+      "POST", "/api/v1/plugins/*",
+      [&svc](net::Request& req, net::BodyReader& body) -> net::Reply {
+        const auto& rest = req.route_rest;
+        if (rest.size() != 2 || rest[1] != "role") {
+          return ErrorResponse(Error(Errc::kNotFound, "use POST /api/v1/plugins/NAME/role"));
+        }
+        auto token = Authenticate(svc.catalog(), req.headers.GetOr("Authorization", ""),
+                                  svc.options().clock());
+        if (!token) return ErrorResponse(token.error());
+        if (Status st = AuthorizePlugin(*token, rest[0]); !st) return ErrorResponse(st.error());
+        auto bytes = body.ReadAll();
+        if (!bytes) return ErrorResponse(bytes.error());
+        auto r = svc.SubmitPluginRole(*token, rest[0], *bytes);
+        if (!r) return ErrorResponse(r.error());
+        json::Object o;
+        json::Array published;
+        for (const auto& p : r->new_targets) published.emplace_back(p);
+        o.Set("published", std::move(published));
+        o.Set("role_version", r->role_version);
+        o.Set("snapshot_version", r->snapshot_version);
+        o.Set("timestamp_version", r->timestamp_version);
+        return net::Response::Json(200, json::Encode(o) + "\n");
+      },
+      net::RouteOptions::MaxBody(5'000'000)));
+  return OkStatus();
+}
+
+}  // namespace ferry::origin

@@ -1,0 +1,29 @@
+// The origin's HTTP interface (docs/api.md): the TUF repository as static files, the upload API
+// for plugin authors, and the operator endpoints (/healthz, /metrics, /status).
+#ifndef FERRY_ORIGIN_API_H_
+#define FERRY_ORIGIN_API_H_
+
+#include <string>
+
+#include "base/error.h"
+#include "net/server.h"
+#include "origin/service.h"
+
+namespace ferry::origin {
+
+// Registers every route on `server` (before Start). `svc` must outlive the server.
+Status RegisterRoutes(net::Server& server, OriginService& svc);
+
+// The HTTP status for an error code (400, 401, 403, 404, 409, 413, 500, 503, ...).
+int HttpStatusFor(Errc code);
+// {"error": "<errc name>", "message": "..."} with HttpStatusFor(code).
+net::Response ErrorResponse(const Error& error);
+
+// A file of a TUF repository directory (metadata/, targets/) with the right caching headers:
+// versioned metadata and hash-prefixed targets are immutable; timestamp.json is cacheable for a
+// minute; root.json and 404s must be revalidated. Targets go out as attachments with nosniff.
+net::Reply ServeRepositoryFile(const std::string& repo_dir, const net::Request& request);
+
+}  // namespace ferry::origin
+
+#endif  // FERRY_ORIGIN_API_H_

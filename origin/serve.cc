@@ -1,0 +1,131 @@
+// `ferry-origin serve`: the origin server.
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <thread>
+
+#include "base/config.h"
+#include "base/flags.h"
+#include "net/server.h"
+#include "origin/api.h"
+#include "origin/service.h"
+
+namespace ferry::origin {
+
+namespace {
+
+void Log(const std::string& line) {
+  std::fprintf(stderr, "%s ferry-origin: %s\n", FormatTufTime(NowUnix()).c_str(), line.c_str());
+}
+
+Result<net::ListenOptions> ParseListen(const std::string& text) {
+  std::size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return Error(Errc::kInvalidArgument, "http.listen must be ADDRESS:PORT, got \"" + text + "\"");
+  }
+  net::ListenOptions l;
+  l.address = text.substr(0, colon);
+  if (l.address.size() > 2 && l.address.front() == '[' && l.address.back() == ']') {
+    l.address = l.address.substr(1, l.address.size() - 2);
+  }
+  int port = std::atoi(text.substr(colon + 1).c_str());
+  if (port < 0 || port > 65535) return Error(Errc::kInvalidArgument, "bad port in " + text);
+  l.port = static_cast<std::uint16_t>(port);
+  return l;
+}
+
+}  // namespace
+
+// Declared in main.cc's scope; defined here to keep the HTTP stack out of the admin commands.
+Result<ServiceOptions> LoadServeOptions(int argc, char** argv, Config* config, bool* help);
+
+int Serve(int argc, char** argv) {
+  Config config;
+  bool help = false;
+  auto options = LoadServeOptions(argc, argv, &config, &help);
+  if (help) return 0;
+  if (!options) {
+    std::fprintf(stderr, "ferry-origin: %s\n", options.error().ToString().c_str());
+    return 1;
+  }
+  auto svc = OriginService::Open(*options);
+  if (!svc) {
+    std::fprintf(stderr, "ferry-origin: %s\n", svc.error().ToString().c_str());
+    return 1;
+  }
+  net::ServerOptions so;
+  auto listen = ParseListen(*config.GetString("http.listen", "127.0.0.1:8080"));
+  if (!listen) {
+    std::fprintf(stderr, "ferry-origin: %s\n", listen.error().ToString().c_str());
+    return 1;
+  }
+  listen->tls_cert_file = *config.GetString("http.tls_cert", "");
+  listen->tls_key_file = *config.GetString("http.tls_key", "");
+  so.listen = {*listen};
+  so.io_threads = static_cast<int>(*config.GetInt("http.io_threads", 2));
+  so.worker_threads = static_cast<int>(*config.GetInt("http.worker_threads", 4));
+  so.access_log = [](const net::AccessLogEntry& e) {
+    std::fprintf(stderr, "%s\n", net::FormatAccessLog(e).c_str());
+  };
+  so.error_log = [](const std::string& m) { Log(m); };
+  net::Server server(so);
+  if (Status st = RegisterRoutes(server, **svc); !st) {
+    std::fprintf(stderr, "ferry-origin: %s\n", st.error().ToString().c_str());
+    return 1;
+  }
+  if (Status st = server.Start(); !st) {
+    std::fprintf(stderr, "ferry-origin: %s\n", st.error().ToString().c_str());
+    return 1;
+  }
+  Log("serving " + options->data_dir + " on " + listen->address + ":" + std::to_string(server.port()) +
+      (listen->tls() ? " (TLS)" : ""));
+  // Port file for scripts that start the server on an ephemeral port.
+  std::printf("listening on %s:%u\n", listen->address.c_str(), static_cast<unsigned>(server.port()));
+  std::fflush(stdout);
+
+  // The schedule: re-sign what is due, collect garbage, report expiry warnings.
+  const std::int64_t gc_every = *config.GetDurationSeconds("publish.gc_every", 3600);
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stopping = false;
+  std::thread scheduler([&] {
+    UnixTime last_gc = 0;
+    std::size_t last_warnings = 0;
+    std::unique_lock lock(mu);
+    while (!stopping) {
+      lock.unlock();
+      auto resigned = (*svc)->ResignIfDue();
+      if (!resigned) {
+        Log("re-sign failed: " + resigned.error().ToString());
+      } else if (*resigned) {
+        Log("re-signed timestamp (snapshot and mirror list when due)");
+      }
+      const UnixTime now = options->clock();
+      if (now - last_gc >= gc_every) {
+        last_gc = now;
+        auto gc = (*svc)->CollectGarbage();
+        if (!gc) Log("gc failed: " + gc.error().ToString());
+      }
+      StatusReport report = (*svc)->Report();
+      if (report.warnings.size() != last_warnings) {
+        for (const auto& w : report.warnings) Log("WARNING: " + w);
+        last_warnings = report.warnings.size();
+      }
+      lock.lock();
+      cv.wait_for(lock, std::chrono::seconds(30), [&] { return stopping; });
+    }
+  });
+  server.RunUntilSignal();
+  {
+    std::lock_guard lock(mu);
+    stopping = true;
+  }
+  cv.notify_all();
+  scheduler.join();
+  Log("stopped");
+  return 0;
+}
+
+}  // namespace ferry::origin
