@@ -82,6 +82,7 @@ class Expander {
   // or nullopt if it stays raw.
   Result<std::optional<std::size_t>> TryStream(std::size_t offset, ByteSpan region, bool exact) {
     const std::size_t mark = e_.data.size();
+    const std::size_t raw_mark = raw_start_;
     FERRY_TRY(AppendRaw(offset));
     const std::size_t header = e_.data.size();
     if (e_.data.size() + kRecordHeaderSize > max_size_) return TooLarge(max_size_);
@@ -89,7 +90,8 @@ class Expander {
     FERRY_ASSIGN_OR_RETURN(std::optional<std::size_t> used,
                            InflateAppend(region, e_.data, max_size_));
     if (!used || (exact && *used != region.size())) {
-      e_.data.resize(mark);
+      e_.data.resize(mark);  // the gap and the stream stay pending raw bytes
+      raw_start_ = raw_mark;
       return std::optional<std::size_t>();
     }
     const std::size_t content = e_.data.size() - header - kRecordHeaderSize;

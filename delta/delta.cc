@@ -93,8 +93,10 @@ Result<Bytes> CreatePatch(ByteSpan base, ByteSpan target, const CreateOptions& o
       h.window_log = ex->window_log;
       candidates.push_back({ex->method, EncodePatch(h, ex->params, ex->payload)});
       notes = ex->note;
-      // A fully rebuilt container leaves nothing for a byte-level patch to win.
-      need_prefix = ex->streams_reproduced != ex->streams_total;
+      // A fully rebuilt container rarely leaves a byte-level patch anything to win; it can on
+      // small or thoroughly changed files, so try it unless this patch is already tiny.
+      need_prefix = ex->streams_reproduced != ex->streams_total ||
+                    candidates.back().patch.size() > target.size() / 50;
     } else if (why != "not a gzip or zip file") {
       notes = why + "; zstd-prefix fallback";
     }

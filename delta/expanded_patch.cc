@@ -12,7 +12,9 @@
 namespace ferry::delta::internal {
 namespace {
 
-constexpr std::size_t kParamsFixedSize = 24;
+// Params flag: the zstd prefix is the base's expanded form followed by the base file itself, so
+// target streams left compressed can match the base's compressed bytes.
+constexpr std::uint32_t kFlagPrefixHasBaseFile = 1;
 constexpr std::size_t kRunSize = 8;
 
 struct Run {
@@ -21,11 +23,12 @@ struct Run {
 };
 
 Bytes EncodeParams(std::uint64_t base_size, std::uint64_t target_size, std::uint32_t streams,
-                   const std::vector<Run>& runs) {
+                   std::uint32_t flags, const std::vector<Run>& runs) {
   Bytes out;
   PutLe64(out, base_size);
   PutLe64(out, target_size);
   PutLe32(out, streams);
+  PutLe32(out, flags);
   PutLe32(out, static_cast<std::uint32_t>(runs.size()));
   for (const Run& r : runs) {
     PutLe32(out, r.count);
@@ -42,6 +45,7 @@ struct DecodedParams {
   std::uint64_t base_size = 0;
   std::uint64_t target_size = 0;
   std::uint32_t streams = 0;
+  std::uint32_t flags = 0;
   std::vector<Run> runs;
 };
 
@@ -50,8 +54,11 @@ Result<DecodedParams> DecodeParams(ByteSpan params) {
   ByteReader r(params);
   std::uint32_t run_count = 0;
   if (!r.U64(&d.base_size) || !r.U64(&d.target_size) || !r.U32(&d.streams) ||
-      !r.U32(&run_count)) {
+      !r.U32(&d.flags) || !r.U32(&run_count)) {
     return Error(Errc::kParseError, "compression-aware params are truncated");
+  }
+  if ((d.flags & ~kFlagPrefixHasBaseFile) != 0) {
+    return Error(Errc::kUnsupported, "compression-aware params: unknown flags");
   }
   if (run_count > d.streams || r.remaining() != std::uint64_t{run_count} * kRunSize) {
     return Error(Errc::kParseError, "compression-aware params: " + std::to_string(run_count) +
@@ -154,14 +161,20 @@ Result<std::optional<ExpandedPatch>> CreateExpanded(ByteSpan base, ByteSpan targ
   } else {
     target_form = Reexpand(target, te, keep);
   }
-  const Bytes& base_form = base_exp->data;
+  // Streams left compressed in the target match best against the base's compressed bytes.
+  const std::uint64_t base_form_size = base_exp->data.size();
+  std::uint32_t flags = 0;
+  Bytes prefix = std::move(base_exp->data);
+  if (out.streams_reproduced != out.streams_total) {
+    flags |= kFlagPrefixHasBaseFile;
+    prefix.insert(prefix.end(), base.begin(), base.end());
+  }
   const ZstdEncodeParams zp =
-      PatchEncodeParams(options.level, base_form.size(), target_form.size(),
-                        options.max_window_log);
+      PatchEncodeParams(options.level, prefix.size(), target_form.size(), options.max_window_log);
   out.window_log = zp.window_log;
-  FERRY_ASSIGN_OR_RETURN(out.payload, ZstdCompress(base_form, target_form, zp));
-  out.params = EncodeParams(base_form.size(), target_form.size(),
-                            static_cast<std::uint32_t>(out.streams_reproduced), runs);
+  FERRY_ASSIGN_OR_RETURN(out.payload, ZstdCompress(prefix, target_form, zp));
+  out.params = EncodeParams(base_form_size, target_form.size(),
+                            static_cast<std::uint32_t>(out.streams_reproduced), flags, runs);
   return std::optional<ExpandedPatch>(std::move(out));
 }
 
@@ -183,6 +196,9 @@ Status ApplyExpanded(Method method, int window_log, ByteSpan base, ByteSpan para
     return Error(Errc::kParseError, "base expands to " + std::to_string(base_exp.data.size()) +
                                         " bytes, the patch expects " +
                                         std::to_string(p.base_size));
+  }
+  if ((p.flags & kFlagPrefixHasBaseFile) != 0) {
+    base_exp.data.insert(base_exp.data.end(), base.begin(), base.end());
   }
   FERRY_ASSIGN_OR_RETURN(Bytes form,
                          ZstdDecompress(base_exp.data, payload, p.target_size, window_log));

@@ -6,8 +6,10 @@
 // expanded form, recompress its streams with the recorded parameters, concatenate.
 //
 // Params layout (little-endian), docs/delta-format.md "Compression-aware params":
-//   u64 expanded base size, u64 expanded target size, u32 stream count, u32 run count,
-//   then per run: u32 streams, u8 flavor, u8 level, u8 memLevel, u8 (strategy << 4 | windowBits).
+//   u64 expanded base size, u64 expanded target size, u32 stream count, u32 flags,
+//   u32 run count, then per run: u32 streams, u8 flavor, u8 level, u8 memLevel,
+//   u8 (strategy << 4 | windowBits). Flag 1: the zstd prefix is the base's expanded form
+//   followed by the base file (set when some target streams stay compressed).
 //
 // Thread safety: pure functions.
 #ifndef FERRY_DELTA_EXPANDED_PATCH_H_
