@@ -564,7 +564,9 @@ asio::awaitable<Result<FetchResult>> HttpClient::Impl::FetchImpl(const FetchRequ
                                                next->ToString() + ")");
       }
       // Drain a small redirect body to keep the connection; otherwise drop it.
-      if (parser->content_length().value_or(0) <= kRedirectDrainLimit || parser->chunked()) {
+      const auto redirect_length = parser->content_length();
+      if (parser->is_done() ||
+          (redirect_length ? *redirect_length <= kRedirectDrainLimit : parser->chunked())) {
         Status drained = co_await ReadBodyOn(*conn, *parser, b, nullptr, kRedirectDrainLimit);
         if (drained && parser->is_done() && msg.keep_alive()) PutIdle(std::move(conn));
       }

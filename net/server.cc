@@ -703,9 +703,11 @@ template <class Stream>
 asio::awaitable<void> Session<Stream>::Run(std::shared_ptr<Session> self) {
   bool linger = false;
   if constexpr (kTls) {
+    idle_ = true;  // Stop() may cancel a handshake at once
     lowest().expires_after(opts_.tls_handshake_timeout);
     auto [ec] = co_await stream_.async_handshake(ssl::stream_base::server, kNoThrow);
-    if (ec) {
+    idle_ = false;
+    if (ec || stop_requested_) {
       if (ec == beast::error::timeout) srv_.timeouts_.fetch_add(1);
       ErrorCode ignored;
       socket().close(ignored);

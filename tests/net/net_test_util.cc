@@ -257,14 +257,41 @@ bool MakeSelfSignedCert(const std::string& cert_path, const std::string& key_pat
   return cert_ok && key_ok;
 }
 
+std::string_view PatternPeriod() {
+  static const std::string period = [] {
+    std::string p(65521, '\0');
+    std::uint32_t x = 2463534242u;
+    for (char& c : p) {
+      x ^= x << 13;
+      x ^= x >> 17;
+      x ^= x << 5;
+      c = static_cast<char>(x >> 24);
+    }
+    return p;
+  }();
+  return period;
+}
+
+bool MatchesPattern(std::string_view chunk, std::uint64_t offset) {
+  const std::string_view period = PatternPeriod();
+  while (!chunk.empty()) {
+    const std::size_t at = static_cast<std::size_t>(offset % period.size());
+    const std::size_t n = std::min(chunk.size(), period.size() - at);
+    if (std::memcmp(chunk.data(), period.data() + at, n) != 0) return false;
+    chunk.remove_prefix(n);
+    offset += n;
+  }
+  return true;
+}
+
 bool WritePatternFile(const std::string& path, std::uint64_t size) {
   FILE* f = std::fopen(path.c_str(), "wb");
   if (!f) return false;
-  std::vector<char> buf(1 << 20);
+  const std::string_view period = PatternPeriod();
   for (std::uint64_t off = 0; off < size;) {
-    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), size - off));
-    for (std::size_t i = 0; i < n; ++i) buf[i] = PatternByte(off + i);
-    if (std::fwrite(buf.data(), 1, n, f) != n) {
+    const std::size_t n =
+        static_cast<std::size_t>(std::min<std::uint64_t>(period.size(), size - off));
+    if (std::fwrite(period.data(), 1, n, f) != n) {
       std::fclose(f);
       return false;
     }

