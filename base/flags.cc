@@ -45,10 +45,11 @@ Status Flags::Parse(const std::vector<std::string>& args) {
       help_ = true;
       continue;
     }
-    if (a.rfind("--", 0) != 0) {
+    const bool short_form = a.rfind("--", 0) != 0;  // "-o": one-letter options only
+    if (short_form && (a.size() != 2 || specs_.count(a.substr(1)) == 0)) {
       return Error(Errc::kInvalidArgument, command_ + ": unknown option " + a + " (see --help)");
     }
-    std::string name = a.substr(2);
+    std::string name = a.substr(short_form ? 1 : 2);
     std::optional<std::string> value;
     if (auto eq = name.find('='); eq != std::string::npos) {
       value = name.substr(eq + 1);
@@ -99,7 +100,8 @@ std::string Flags::Usage() const {
   out += "\noptions:\n";
   for (const auto& name : order_) {
     const Spec& s = specs_.at(name);
-    out += "  --" + name + (s.is_bool ? "" : " " + s.metavar) + "\n      " + s.help;
+    out += std::string(name.size() == 1 ? "  -" : "  --") + name + (s.is_bool ? "" : " " + s.metavar) +
+           "\n      " + s.help;
     if (s.def) out += " (default: " + *s.def + ")";
     if (s.repeated) out += " (repeatable)";
     out += "\n";

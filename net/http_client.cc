@@ -593,6 +593,10 @@ asio::awaitable<Result<FetchResult>> HttpClient::Impl::FetchImpl(const FetchRequ
     for (const auto& f : msg) {
       result.headers.Add(std::string(f.name_string()), std::string(f.value()));
     }
+    if (req.on_head) {
+      Status head = req.on_head(status, result.headers);
+      if (!head) co_return std::move(head).error();
+    }
     if (auto cl = parser->content_length()) {
       result.content_length = *cl;
       b.announced = *cl;

@@ -77,6 +77,9 @@ struct FetchRequest {
   // Never from https to http (kPermission). 303, and 301/302 after POST, continue with GET and
   // no body; 307/308 repeat the method and body (kUnsupported for a body_source, which cannot be
   // replayed). With follow_redirects=false the 3xx response is the result.
+  // Called with the final response's status and fields before any body byte reaches the sink
+  // (e.g. to tell a 206 from a 200, or to drop error pages). An error aborts the fetch.
+  std::function<Status(int status, const Headers& headers)> on_head;
   bool follow_redirects = true;
   int max_redirects = 5;
 };

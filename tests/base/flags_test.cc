@@ -13,6 +13,7 @@ Flags Make() {
   f.Option("name", "NAME", "a name");
   f.Repeated("key", "FILE", "a key file");
   f.Bool("force", "do it anyway");
+  f.Option("o", "PATH", "output path");
   f.Positional("FILE", "input");
   f.Positional("OUT", "output", /*optional=*/true);
   return f;
@@ -20,7 +21,8 @@ Flags Make() {
 
 TEST(Flags, ParsesAllForms) {
   Flags f = Make();
-  ASSERT_OK(f.Parse({"--name=x", "in.txt", "--key", "a", "--key=b", "--force", "--", "--out"}));
+  ASSERT_OK(f.Parse({"--name=x", "in.txt", "-o", "p", "--key", "a", "--key=b", "--force", "--", "--out"}));
+  EXPECT_EQ(*f.Get("o"), "p");
   EXPECT_EQ(*f.Get("name"), "x");
   EXPECT_EQ(*f.Get("data"), "/var/lib/x");
   EXPECT_EQ(f.GetAll("key"), (std::vector<std::string>{"a", "b"}));
