@@ -3,7 +3,13 @@
 # against: `openssl speed` (SHA-256, SHA-512, ed25519, ECDSA P-256, RSA-3072) and `sha256sum` over
 # a 256 MiB file. Prints a Ferry-vs-anchor table with the ratio Ferry/anchor (> 1: Ferry faster).
 #
-#   bench/compare.sh [BUILD_DIR]        (default: build; needs BUILD_DIR/bin/ferry-bench)
+#   bench/compare.sh [--cpu-time] [BUILD_DIR]   (default: build; needs BUILD_DIR/bin/ferry-bench)
+#
+# Rates are per wall-clock second (`openssl speed -elapsed`) unless --cpu-time is given: then
+# every rate, Ferry's and the anchors', is per second of CPU time the process was given (openssl
+# speed without -elapsed, Google Benchmark's cpu_time, sha256sum's user+sys time). That mode is
+# for a machine other work is using, where wall-clock rates fall by however much of a core each
+# program happened to get.
 #
 # Takes about two and a half minutes. Raw results are kept in BUILD_DIR/bench-results/. This is a
 # measuring tool, not a test: CI does not run it. Run it on an otherwise idle machine; it prints
@@ -12,7 +18,14 @@
 # docs/benchmarks.md records a run.
 set -euo pipefail
 
+clock=wall
+if [[ "${1:-}" == "--cpu-time" ]]; then
+  clock=cpu
+  shift
+fi
 build_dir=${1:-build}
+elapsed=-elapsed
+[[ $clock == cpu ]] && elapsed=
 bench_bin="$build_dir/bin/ferry-bench"
 if [[ ! -x "$bench_bin" ]]; then
   echo "compare.sh: $bench_bin not found; build it with" >&2
@@ -46,6 +59,7 @@ trap 'rm -rf "$scratch"' EXIT
   echo "openssl: $(openssl version)"
   echo "sha256sum: $(sha256sum --version | head -n1)"
   echo "ferry: $(git -C "$(dirname "$0")" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  echo "clock: $clock"
   echo "load_before: $(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$results/machine.txt"
 cat "$results/machine.txt"
@@ -56,14 +70,14 @@ echo "== ferry-bench (3 repetitions, median) =="
   --benchmark_out="$results/ferry.json" --benchmark_out_format=json
 
 echo
-echo "== openssl speed -elapsed -seconds 3 sha256 sha512 ed25519 ecdsap256 =="
-openssl speed -mr -elapsed -seconds 3 sha256 sha512 ed25519 ecdsap256 2>&1 \
+echo "== openssl speed $elapsed -seconds 3 sha256 sha512 ed25519 ecdsap256 =="
+openssl speed -mr $elapsed -seconds 3 sha256 sha512 ed25519 ecdsap256 2>&1 \
   | grep -v '^+[DR]' | tee "$results/openssl-speed.txt"
-echo "== openssl speed -elapsed -seconds 3 rsa3072 =="
-openssl speed -mr -elapsed -seconds 3 rsa3072 2>&1 \
+echo "== openssl speed $elapsed -seconds 3 rsa3072 =="
+openssl speed -mr $elapsed -seconds 3 rsa3072 2>&1 \
   | grep -v '^+[DR]' | tee "$results/openssl-rsa.txt"
-echo "== openssl speed -elapsed -seconds 3 -evp sha256 =="
-openssl speed -mr -elapsed -seconds 3 -evp sha256 2>&1 \
+echo "== openssl speed $elapsed -seconds 3 -evp sha256 =="
+openssl speed -mr $elapsed -seconds 3 -evp sha256 2>&1 \
   | grep -v '^+[DR]' | tee "$results/openssl-evp.txt"
 
 echo
@@ -71,10 +85,11 @@ echo "== sha256sum over a 256 MiB file (second, warm-cache run counts) =="
 head -c $((256 << 20)) /dev/urandom >"$scratch/blob"
 : >"$results/sha256sum.txt"
 for run in 1 2; do
-  start=$(date +%s%N)
-  sha256sum "$scratch/blob" >/dev/null
-  end=$(date +%s%N)
-  echo "run${run}_ns=$((end - start))" >>"$results/sha256sum.txt"
+  # bash's `time`: wall, user and system seconds.
+  times=$( { TIMEFORMAT='%3R %3U %3S'; time sha256sum "$scratch/blob" >/dev/null; } 2>&1 )
+  read -r real user sys <<<"$times"
+  cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN {print u + s}')
+  echo "run${run}_wall_s=$real run${run}_cpu_s=$cpu" >>"$results/sha256sum.txt"
 done
 echo "bytes=$((256 << 20))" >>"$results/sha256sum.txt"
 cat "$results/sha256sum.txt"
@@ -87,22 +102,26 @@ steal=$(( $(steal_ticks) - start_steal ))
 # Everything this script runs is single-threaded and CPU-bound, one program at a time, so its CPU
 # time should equal the wall time; less means it waited for a core and the wall-clock rates of
 # both Ferry and the anchors are low by that much (and not necessarily by the same amount).
-awk -v o="$own" -v f="$foreign" -v st="$steal" -v hz="$hz" -v w="$wall" 'BEGIN {
+awk -v o="$own" -v f="$foreign" -v st="$steal" -v hz="$hz" -v w="$wall" -v clock="$clock" '
+BEGIN {
   if (f < 0) f = 0
   printf "own_cpu_share: %.2f (%.1f CPU-s in %d s wall)\n", o / hz / w, o / hz, w
   printf "other_processes_cpu_s: %.1f (%.0f%% of one core)\n", f / hz, 100 * f / hz / w
   printf "steal_cpu_s: %.1f\n", st / hz
-  if (o / hz / w < 0.95)
-    print "WARNING: this run waited for the CPU (other load); its numbers are unreliable"
+  if (o / hz / w < 0.95 && clock == "wall")
+    print "WARNING: this run waited for the CPU (other load); its wall-clock rates are unreliable"
+  else if (o / hz / w < 0.95)
+    print "note: this run waited for the CPU; CPU-time rates are less affected, not immune"
 }' | tee -a "$results/machine.txt"
 
 echo
-python3 - "$results" <<'EOF'
+python3 - "$results" "$clock" <<'EOF'
 import json
 import sys
 from pathlib import Path
 
 results = Path(sys.argv[1])
+cpu_clock = sys.argv[2] == "cpu"
 
 # Ferry: median of the repetitions (or the single run when repetitions were not used).
 ferry = {}
@@ -114,9 +133,10 @@ for b in json.loads((results / "ferry.json").read_text())["benchmarks"]:
 
 def rate(name, field):
     b = ferry.get(name)
-    if b is None or b.get("error_occurred"):
+    if b is None or b.get("error_occurred") or b.get(field) is None:
         return None
-    return b.get(field)
+    # Google Benchmark computes the rates from real time (UseRealTime); rescale to CPU time.
+    return b[field] * (b["real_time"] / b["cpu_time"] if cpu_clock else 1.0)
 
 
 def ferry_mbs(name):
@@ -133,7 +153,7 @@ def ferry_ms(name):
     if b is None or b.get("error_occurred"):
         return None
     scale = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}[b["time_unit"]]
-    return b["real_time"] * scale
+    return b["cpu_time" if cpu_clock else "real_time"] * scale
 
 
 # openssl speed -mr: "+H:16:64:..." block sizes, "+F:i:name:B/s..." digests,
@@ -168,7 +188,8 @@ def digest(table, name):
 
 
 sums = dict(l.split("=") for l in (results / "sha256sum.txt").read_text().split())
-sha256sum_mbs = int(sums["bytes"]) / (int(sums["run2_ns"]) / 1e9) / 1e6
+sha256sum_s = float(sums["run2_cpu_s" if cpu_clock else "run2_wall_s"])
+sha256sum_mbs = int(sums["bytes"]) / sha256sum_s / 1e6
 ed = speed_pk.get(("+F6", "ed25519"), (None, None))
 p256 = speed_pk.get(("+F4", 256), (None, None))
 rsa = rsa_pk.get(("+F2", 3072), (None, None))
@@ -212,7 +233,8 @@ for what, fv, fsrc, av, asrc in rows:
     ratio = "n/a" if fv is None or not av else f"{fv / av:.2f}"
     table.append((what, fmt(fv), fsrc, fmt(av), asrc, ratio))
 widths = [max(len(r[i]) for r in table) for i in range(len(header))]
-print("== Ferry vs anchors (MB = 10^6 bytes; wall-clock rates) ==")
+print("== Ferry vs anchors (MB = 10^6 bytes; rates per %s second) =="
+      % ("CPU" if cpu_clock else "wall-clock"))
 print("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths)) + " |")
 print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
 for r in table[1:]:
