@@ -31,7 +31,7 @@ class TufTest : public ::testing::Test {
     snapshot_key_ = NewKey();
     timestamp_key_ = NewKey();
     auto repo = Repository::Create(options_, {{root_key_}, 1}, {{targets_key_}, 1},
-                                   {{snapshot_key_}, 1}, {{timestamp_key_}, 1}, kT0);
+                                   {{snapshot_key_}, 1}, {{timestamp_key_}, 1}, t0_);
     ASSERT_TRUE(repo.ok()) << repo.error().ToString();
     repo_ = std::make_unique<Repository>(std::move(*repo));
     initial_root_ = repo_->MetadataBytes(kRoot);
@@ -96,6 +96,7 @@ class TufTest : public ::testing::Test {
     return SignEnvelope(signed_part, signers);
   }
 
+  UnixTime t0_ = kT0;  // when the repository is created (subclasses may use the real time)
   RepositoryOptions options_;
   std::vector<std::unique_ptr<Ed25519Signer>> keys_;
   Ed25519Signer* root_key_ = nullptr;
