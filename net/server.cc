@@ -529,10 +529,10 @@ class Session final : public ConnectionBase,
           std::shared_ptr<ssl::context> tls)
       : srv_(srv),
         opts_(srv.opts()),
+        tls_(std::move(tls)),
         stream_(std::move(stream)),
         watchdog_(stream_.get_executor()),
         remote_(std::move(remote)),
-        tls_(std::move(tls)),
         scanner_(opts_.max_header_bytes) {}
 
   ~Session() override { srv_.Unregister(this); }
@@ -589,12 +589,12 @@ class Session final : public ConnectionBase,
 
   Server::Impl& srv_;
   const ServerOptions& opts_;
+  std::shared_ptr<ssl::context> tls_;  // outlives stream_ (declared before it)
   Stream stream_;
   asio::steady_timer watchdog_;
   std::uint64_t watchdog_gen_ = 0;
   bool watchdog_fired_ = false;
   std::string remote_;
-  std::shared_ptr<ssl::context> tls_;
   beast::flat_buffer buffer_;
   RequestHeadScanner scanner_;
   bool idle_ = false;
