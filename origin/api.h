@@ -19,11 +19,6 @@ int HttpStatusFor(Errc code);
 // {"error": "<errc name>", "message": "..."} with HttpStatusFor(code).
 net::Response ErrorResponse(const Error& error);
 
-// A file of a TUF repository directory (metadata/, targets/) with the right caching headers:
-// versioned metadata and hash-prefixed targets are immutable; timestamp.json is cacheable for a
-// minute; root.json and 404s must be revalidated. Targets go out as attachments with nosniff.
-net::Reply ServeRepositoryFile(const std::string& repo_dir, const net::Request& request);
-
 }  // namespace ferry::origin
 
 #endif  // FERRY_ORIGIN_API_H_

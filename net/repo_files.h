@@ -1,0 +1,23 @@
+// Serving a TUF repository directory (metadata/ and targets/, consistent-snapshot layout) with
+// the caching headers the layout allows: versioned metadata (N.ROLE.json) and hash-prefixed
+// targets (DIR/SHA256.NAME) are immutable; timestamp.json may be cached for a minute; root.json
+// and 404s under metadata/ must be revalidated (a cached 404 for N+1.root.json would hide a key
+// rotation). Targets go out as attachments with X-Content-Type-Options: nosniff. Used by the
+// origin and the mirrors alike; any other web server can serve the same directory.
+#ifndef FERRY_NET_REPO_FILES_H_
+#define FERRY_NET_REPO_FILES_H_
+
+#include <string>
+
+#include "net/http_types.h"
+
+namespace ferry::net {
+
+// `request.segments` (decoded and validated by the server core) must start with "metadata" or
+// "targets"; anything else, a missing file, a symlink or a non-regular file is 404. Cheap and
+// non-blocking enough for an inline route (one open + fstat).
+Reply ServeRepositoryFile(const std::string& repo_dir, const Request& request);
+
+}  // namespace ferry::net
+
+#endif  // FERRY_NET_REPO_FILES_H_
