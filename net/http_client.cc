@@ -52,6 +52,8 @@ constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kReadChunk = 64 * 1024;
 constexpr std::size_t kWriteChunk = 256 * 1024;
 constexpr std::uint64_t kRedirectDrainLimit = 64 * 1024;
+// How long a request with "Expect: 100-continue" waits for the server before sending the body.
+constexpr std::chrono::milliseconds kExpectContinueWait{1000};
 
 using PlainStream = beast::tcp_stream;
 using TlsStream = beast::ssl_stream<beast::tcp_stream>;
@@ -63,6 +65,7 @@ struct Connection {
   std::unique_ptr<PlainStream> plain;
   std::unique_ptr<TlsStream> secure;
   beast::flat_buffer buffer;
+  bool no_reuse = false;  // the request body was not (fully) sent: never keep it alive
 
   beast::tcp_stream& lowest() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
 };
@@ -207,29 +210,43 @@ class HttpClient::Impl {
   asio::awaitable<Result<std::unique_ptr<Connection>>> Connect(const Url& url, Budget& b);
   // Sends the request and reads the response head, on a reused connection when there is one
   // (retrying once on a fresh one if the reused one turns out dead).
+  // Send + response head on one connection (with Expect: 100-continue when asked).
+  asio::awaitable<Status> Exchange(Connection& c, const Outgoing& out, Budget& b,
+                                   std::optional<Parser>* parser);
   asio::awaitable<Status> RoundTrip(const Outgoing& out, Budget& b,
                                     std::unique_ptr<Connection>* conn,
                                     std::optional<Parser>* parser);
+  // Writes the request: head and body (kAll), the head only (kHead, for Expect: 100-continue),
+  // or the body only (kBody, after "100 Continue").
+  enum class SendPart { kAll, kHead, kBody };
   template <class Stream>
-  asio::awaitable<Status> Send(Stream& s, Connection& c, const Outgoing& out, Budget& b);
+  asio::awaitable<Status> Send(Stream& s, Connection& c, const Outgoing& out, Budget& b,
+                               SendPart part);
+  // True once the connection has bytes to read, false after `timeout` (the socket stays open).
+  asio::awaitable<bool> WaitReadable(Connection& c, milliseconds timeout);
+  template <class Stream>
+  asio::awaitable<Status> SendBody(Stream& s, Connection& c, const Outgoing& out, Budget& b,
+                                   bool chunked);
   template <class Stream>
   asio::awaitable<Status> WriteBytes(Stream& s, Connection& c, Budget& b, std::string_view data,
                                      bool is_body);
+  // Reads the response head, skipping interim 1xx responses unless `stop_at_continue` and the
+  // interim one is "100 Continue".
   template <class Stream>
   asio::awaitable<Status> ReadHead(Stream& s, Connection& c, const Outgoing& out, Budget& b,
-                                   std::optional<Parser>* parser);
+                                   std::optional<Parser>* parser, bool stop_at_continue);
   template <class Stream>
   asio::awaitable<Status> ReadBody(Stream& s, Connection& c, Parser& p, Budget& b,
                                    const BodySink* sink, std::optional<std::uint64_t> max_length);
 
-  asio::awaitable<Status> SendOn(Connection& c, const Outgoing& out, Budget& b) {
-    if (c.secure) co_return co_await Send(*c.secure, c, out, b);
-    co_return co_await Send(*c.plain, c, out, b);
+  asio::awaitable<Status> SendOn(Connection& c, const Outgoing& out, Budget& b, SendPart part) {
+    if (c.secure) co_return co_await Send(*c.secure, c, out, b, part);
+    co_return co_await Send(*c.plain, c, out, b, part);
   }
   asio::awaitable<Status> ReadHeadOn(Connection& c, const Outgoing& out, Budget& b,
-                                     std::optional<Parser>* parser) {
-    if (c.secure) co_return co_await ReadHead(*c.secure, c, out, b, parser);
-    co_return co_await ReadHead(*c.plain, c, out, b, parser);
+                                     std::optional<Parser>* parser, bool stop_at_continue) {
+    if (c.secure) co_return co_await ReadHead(*c.secure, c, out, b, parser, stop_at_continue);
+    co_return co_await ReadHead(*c.plain, c, out, b, parser, stop_at_continue);
   }
   asio::awaitable<Status> ReadBodyOn(Connection& c, Parser& p, Budget& b, const BodySink* sink,
                                      std::optional<std::uint64_t> max_length) {
@@ -350,7 +367,9 @@ asio::awaitable<Status> HttpClient::Impl::WriteBytes(Stream& s, Connection& c, B
 
 template <class Stream>
 asio::awaitable<Status> HttpClient::Impl::Send(Stream& s, Connection& c, const Outgoing& out,
-                                               Budget& b) {
+                                               Budget& b, SendPart part) {
+  const bool chunked = out.source && !out.source_length;
+  if (part == SendPart::kBody) co_return co_await SendBody(s, c, out, b, chunked);
   std::string head = out.method + " " + out.url.target + " HTTP/1.1\r\nHost: " +
                      out.url.HostField() + "\r\n";
   if (!opts_.user_agent.empty()) head += "User-Agent: " + opts_.user_agent + "\r\n";
@@ -371,7 +390,6 @@ asio::awaitable<Status> HttpClient::Impl::Send(Stream& s, Connection& c, const O
   }
   if (!has_accept) head += "Accept: */*\r\n";
   if (out.range_start) head += "Range: bytes=" + std::to_string(*out.range_start) + "-\r\n";
-  const bool chunked = out.source && !out.source_length;
   if (out.body) {
     if (!out.body->empty() || out.method == "POST" || out.method == "PUT") {
       head += "Content-Length: " + std::to_string(out.body->size()) + "\r\n";
@@ -384,11 +402,19 @@ asio::awaitable<Status> HttpClient::Impl::Send(Stream& s, Connection& c, const O
   if (!opts_.keep_alive) head += "Connection: close\r\n";
   head += "\r\n";
 
-  if (out.body && out.body->size() <= kReadChunk) {
+  if (part == SendPart::kAll && out.body && out.body->size() <= kReadChunk) {
     head += *out.body;
+    b.sent += out.body->size();
     co_return co_await WriteBytes(s, c, b, head, false);
   }
   if (Status st = co_await WriteBytes(s, c, b, head, false); !st) co_return st;
+  if (part == SendPart::kHead) co_return OkStatus();
+  co_return co_await SendBody(s, c, out, b, chunked);
+}
+
+template <class Stream>
+asio::awaitable<Status> HttpClient::Impl::SendBody(Stream& s, Connection& c, const Outgoing& out,
+                                                   Budget& b, bool chunked) {
   if (out.body) co_return co_await WriteBytes(s, c, b, *out.body, true);
   if (!out.source) co_return OkStatus();
 
@@ -428,7 +454,8 @@ asio::awaitable<Status> HttpClient::Impl::Send(Stream& s, Connection& c, const O
 
 template <class Stream>
 asio::awaitable<Status> HttpClient::Impl::ReadHead(Stream& s, Connection& c, const Outgoing& out,
-                                                   Budget& b, std::optional<Parser>* parser) {
+                                                   Budget& b, std::optional<Parser>* parser,
+                                                   bool stop_at_continue) {
   for (;;) {
     parser->emplace();
     (*parser)->header_limit(static_cast<std::uint32_t>(opts_.max_response_header_bytes));
@@ -438,6 +465,7 @@ asio::awaitable<Status> HttpClient::Impl::ReadHead(Stream& s, Connection& c, con
     auto [ec, n] = co_await http::async_read_header(s, c.buffer, **parser, kNoThrow);
     if (ec) co_return TransportError(ec, c, "waiting for the response head", b, b.t.first_byte);
     const int status = (*parser)->get().result_int();
+    if (status == 100 && stop_at_continue) co_return OkStatus();
     if (status >= 100 && status < 200 && status != 101) continue;  // interim responses
     co_return OkStatus();
   }
@@ -483,6 +511,57 @@ asio::awaitable<Status> HttpClient::Impl::ReadBody(Stream& s, Connection& c, Par
   co_return OkStatus();
 }
 
+asio::awaitable<bool> HttpClient::Impl::WaitReadable(Connection& c, milliseconds timeout) {
+  if (c.buffer.size() > 0) co_return true;
+  auto& sock = c.lowest().socket();
+  auto fired = std::make_shared<bool>(false);
+  asio::steady_timer timer(ioc_);
+  timer.expires_after(timeout);
+  timer.async_wait([fired, &sock](const ErrorCode& ec) {
+    if (ec) return;
+    *fired = true;
+    ErrorCode ignored;
+    sock.cancel(ignored);  // cancels the wait; the connection stays usable
+  });
+  auto [ec] = co_await sock.async_wait(tcp::socket::wait_read, kNoThrow);
+  timer.cancel();
+  co_return !*fired && !ec;
+}
+
+asio::awaitable<Status> HttpClient::Impl::Exchange(Connection& c, const Outgoing& out, Budget& b,
+                                                   std::optional<Parser>* parser) {
+  const bool has_body = out.source || (out.body && !out.body->empty());
+  bool expect = false;
+  for (const Header& h : *out.headers) {
+    expect = expect || (EqualsIgnoreCase(h.name, "expect") &&
+                        EqualsIgnoreCase(h.value, "100-continue"));
+  }
+  if (!has_body || !expect) {
+    Status st = co_await SendOn(c, out, b, SendPart::kAll);
+    if (st) co_return co_await ReadHeadOn(c, out, b, parser, false);
+    // The server may have answered early (413, 401) and closed while we were still sending:
+    // its response is the better report.
+    if (st.error().code() != Errc::kIoError) co_return st;
+    c.no_reuse = true;
+    if (!co_await WaitReadable(c, milliseconds(200))) co_return st;
+    if (Status early = co_await ReadHeadOn(c, out, b, parser, false); early) co_return early;
+    co_return st;
+  }
+  // Expect: 100-continue: send the head, then wait (briefly) for "100 Continue" or a final
+  // answer such as 401, which saves sending a body the server would refuse.
+  if (Status st = co_await SendOn(c, out, b, SendPart::kHead); !st) co_return st;
+  const milliseconds wait = std::min(kExpectContinueWait, b.t.first_byte);
+  if (co_await WaitReadable(c, wait)) {
+    if (Status st = co_await ReadHeadOn(c, out, b, parser, true); !st) co_return st;
+    if ((*parser)->get().result_int() != 100) {
+      c.no_reuse = true;  // final answer; the announced body was never sent
+      co_return OkStatus();
+    }
+  }
+  if (Status st = co_await SendOn(c, out, b, SendPart::kBody); !st) co_return st;
+  co_return co_await ReadHeadOn(c, out, b, parser, false);
+}
+
 asio::awaitable<Status> HttpClient::Impl::RoundTrip(const Outgoing& out, Budget& b,
                                                     std::unique_ptr<Connection>* conn,
                                                     std::optional<Parser>* parser) {
@@ -495,8 +574,7 @@ asio::awaitable<Status> HttpClient::Impl::RoundTrip(const Outgoing& out, Budget&
       if (!fresh) co_return fresh.error();
       c = std::move(*fresh);
     }
-    Status st = co_await SendOn(*c, out, b);
-    if (st) st = co_await ReadHeadOn(*c, out, b, parser);
+    Status st = co_await Exchange(*c, out, b, parser);
     if (st) {
       *conn = std::move(c);
       co_return OkStatus();
@@ -568,7 +646,9 @@ asio::awaitable<Result<FetchResult>> HttpClient::Impl::FetchImpl(const FetchRequ
       if (parser->is_done() ||
           (redirect_length ? *redirect_length <= kRedirectDrainLimit : parser->chunked())) {
         Status drained = co_await ReadBodyOn(*conn, *parser, b, nullptr, kRedirectDrainLimit);
-        if (drained && parser->is_done() && msg.keep_alive()) PutIdle(std::move(conn));
+        if (drained && parser->is_done() && msg.keep_alive() && !conn->no_reuse) {
+          PutIdle(std::move(conn));
+        }
       }
       const bool to_get =
           status == 303 || ((status == 301 || status == 302) && out.method == "POST");
@@ -594,7 +674,12 @@ asio::awaitable<Result<FetchResult>> HttpClient::Impl::FetchImpl(const FetchRequ
       result.headers.Add(std::string(f.name_string()), std::string(f.value()));
     }
     if (req.on_head) {
-      Status head = req.on_head(status, result.headers);
+      Status head = Error(Errc::kIoError, "on_head failed");
+      try {
+        head = req.on_head(status, result.headers);
+      } catch (const std::exception& e) {
+        head = Error(Errc::kIoError, std::string("on_head threw: ") + e.what());
+      }
       if (!head) co_return std::move(head).error();
     }
     if (auto cl = parser->content_length()) {
@@ -609,7 +694,7 @@ asio::awaitable<Result<FetchResult>> HttpClient::Impl::FetchImpl(const FetchRequ
     Status body = co_await ReadBodyOn(*conn, *parser, b, &sink, req.max_length);
     result.bytes_received = b.received;
     if (!body) co_return body.error().WithContext(where);
-    if (msg.keep_alive()) PutIdle(std::move(conn));
+    if (msg.keep_alive() && !conn->no_reuse) PutIdle(std::move(conn));
     co_return result;
   }
 }

@@ -54,13 +54,18 @@ struct FetchTimeouts {
 using BodySource = std::function<Result<std::size_t>(std::span<char> buffer)>;
 // Receives the response body in order. A failed Status aborts the fetch with that error.
 using BodySink = std::function<Status(std::string_view chunk)>;
+// Receives the status and fields of the final response (after redirects) before any body byte.
+// A failed Status aborts the fetch with that error.
+using HeadCallback = std::function<Status(int status, const Headers& headers)>;
 
 struct FetchRequest {
   std::string url;  // http:// or https://
   std::string method = "GET";
   // Extra request fields. Host, Content-Length, Transfer-Encoding, Connection and TE are set by
   // the client and dropped from here; Authorization and Cookie are dropped on a redirect to
-  // another host.
+  // another host. With "Expect: 100-continue" and a body, the client sends the head, waits up to
+  // 1 s (at most first_byte) for "100 Continue" or a final answer (e.g. 401), and sends the body
+  // only if no final answer came.
   Headers headers;
   // Request body: `body`, or `body_source` (with `body_length` it is sent with Content-Length
   // and must produce exactly that many bytes; without, chunked). Not both.
@@ -73,13 +78,14 @@ struct FetchRequest {
   // arrives (at most max_length + 1 bytes are read, none beyond max_length reach the sink).
   std::optional<std::uint64_t> max_length;
   FetchTimeouts timeouts;
+  // Optional: called once with the final response's status and fields before any body byte
+  // reaches the sink (e.g. to tell a 206 from a 200, or to drop error pages). An error aborts
+  // the fetch.
+  HeadCallback on_head;
   // Follow 301/302/303/307/308 with a Location, at most max_redirects times (then kIoError).
   // Never from https to http (kPermission). 303, and 301/302 after POST, continue with GET and
   // no body; 307/308 repeat the method and body (kUnsupported for a body_source, which cannot be
   // replayed). With follow_redirects=false the 3xx response is the result.
-  // Called with the final response's status and fields before any body byte reaches the sink
-  // (e.g. to tell a 206 from a 200, or to drop error pages). An error aborts the fetch.
-  std::function<Status(int status, const Headers& headers)> on_head;
   bool follow_redirects = true;
   int max_redirects = 5;
 };

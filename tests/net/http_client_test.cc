@@ -58,6 +58,11 @@ class ClientTest : public ::testing::Test {
         return Response::Text(200, r.method + ":" + (r.chunked ? "chunked:" : "length:") + *all);
       }, RouteOptions::MaxBody(1 << 20)));
     }
+    ASSERT_OK(server_->AddRoute("PUT", "/auth", [](Request& r, BodyReader& body) -> Reply {
+      if (r.headers.GetOr("Authorization", "") != "Bearer ok") return Response::Error(401);
+      auto all = body.ReadAll();
+      return Response::Text(200, all ? "got " + std::to_string(all->size()) : "error");
+    }, RouteOptions::MaxBody(64 << 20)));
     ASSERT_OK(server_->AddRoute("GET", "/r/*", [](Request& r, BodyReader&) -> Reply {
       const int n = std::stoi(r.route_rest[0]);
       if (n == 0) return Response::Text(200, "landed");
@@ -122,6 +127,23 @@ TEST_F(ClientTest, GetHeadAndStatus) {
   EXPECT_EQ(*s, "hello");
 }
 
+TEST_F(ClientTest, OnHeadSeesTheFinalResponseBeforeTheBody) {
+  std::vector<std::string> events;
+  FetchRequest req = Req(Url(port_, "/r/2"));
+  req.on_head = [&](int status, const Headers& h) {
+    events.push_back("head " + std::to_string(status) + " " + h.GetOr("Content-Length", "?"));
+    return OkStatus();
+  };
+  auto r = client_->Fetch(req, [&](std::string_view c) {
+    events.push_back("body " + std::string(c));
+    return OkStatus();
+  });
+  ASSERT_OK(r);
+  EXPECT_EQ(events, (std::vector<std::string>{"head 200 6", "body landed"}));
+  req.on_head = [](int, const Headers&) { return Status(Error(Errc::kNotFound, "unwanted")); };
+  EXPECT_ERRC(client_->Fetch(req, nullptr), Errc::kNotFound);
+}
+
 TEST_F(ClientTest, ReusesKeptAliveConnections) {
   for (int i = 0; i < 5; ++i) ASSERT_OK(client_->FetchToString(Url(port_, "/hello"), 100));
   EXPECT_EQ(server_->metrics().connections_accepted, 1u);
@@ -169,6 +191,47 @@ TEST_F(ClientTest, SendsBodiesFromStringsAndSources) {
   both.body = "x";
   both.body_source = source;
   EXPECT_ERRC(client_->Fetch(both, nullptr), Errc::kInvalidArgument);
+}
+
+TEST_F(ClientTest, ExpectContinueAvoidsSendingRefusedBodies) {
+  std::uint64_t produced = 0;
+  const std::uint64_t kSize = 8 << 20;
+  auto source = [&](std::span<char> buf) -> Result<std::size_t> {
+    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), kSize - produced));
+    std::fill_n(buf.data(), n, 'u');
+    produced += n;
+    return n;
+  };
+  FetchRequest put = Req(Url(port_, "/auth"));
+  put.method = "PUT";
+  put.body_source = source;
+  put.body_length = kSize;
+  put.headers.Set("Expect", "100-continue");
+  std::string body;
+  auto r = client_->Fetch(put, [&](std::string_view c) { return Collect(&body, c); });
+  ASSERT_OK(r);
+  EXPECT_EQ(r->status, 401);
+  EXPECT_EQ(produced, 0u);  // the body was never sent
+  put.headers.Set("Authorization", "Bearer ok");
+  body.clear();
+  const auto t0 = std::chrono::steady_clock::now();
+  r = client_->Fetch(put, [&](std::string_view c) { return Collect(&body, c); });
+  ASSERT_OK(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(body, "got " + std::to_string(kSize));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);  // did not sit out the 1 s wait
+}
+
+TEST_F(ClientTest, EarlyRejectionWithoutExpectIsReported) {
+  // Without Expect the client streams the body; the server answers 401 without reading it and
+  // closes. The client reports the 401 rather than the broken pipe.
+  const std::string big(16 << 20, 'b');
+  FetchRequest put = Req(Url(port_, "/auth"));
+  put.method = "PUT";
+  put.body = big;
+  auto r = client_->Fetch(put, nullptr);
+  ASSERT_OK(r);
+  EXPECT_EQ(r->status, 401);
 }
 
 TEST_F(ClientTest, ResumesWithRangeStart) {
