@@ -47,6 +47,22 @@ bool IsLowerHex(std::string_view s) {
   return true;
 }
 
+std::string Base64Encode(ByteSpan raw) {
+  static constexpr char kTable[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((raw.size() + 2) / 3 * 4);
+  for (std::size_t i = 0; i < raw.size(); i += 3) {
+    std::uint32_t n = static_cast<std::uint32_t>(raw[i]) << 16;
+    if (i + 1 < raw.size()) n |= static_cast<std::uint32_t>(raw[i + 1]) << 8;
+    if (i + 2 < raw.size()) n |= raw[i + 2];
+    out += kTable[(n >> 18) & 63];
+    out += kTable[(n >> 12) & 63];
+    out += i + 1 < raw.size() ? kTable[(n >> 6) & 63] : '=';
+    out += i + 2 < raw.size() ? kTable[n & 63] : '=';
+  }
+  return out;
+}
+
 bool ConstantTimeEqual(ByteSpan a, ByteSpan b) {
   if (a.size() != b.size()) return false;
   std::uint8_t diff = 0;

@@ -31,6 +31,9 @@ Result<Bytes> HexDecode(std::string_view hex);
 // True if `s` is non-empty, even-length and lowercase hex only.
 bool IsLowerHex(std::string_view s);
 
+// Standard base64 with padding (RFC 4648 section 4).
+std::string Base64Encode(ByteSpan bytes);
+
 // Constant-time comparison of equal-length buffers (false if lengths differ).
 bool ConstantTimeEqual(ByteSpan a, ByteSpan b);
 

@@ -220,6 +220,16 @@ Status Config::CheckKnownKeys(const std::set<std::string>& known) const {
     if (!ok) {
       // "mirror.*.url" style wildcards for repeated sections.
       for (const auto& k : known) {
+        // "regions.*": any key directly in that section.
+        if (k.size() > 2 && k.compare(k.size() - 2, 2, ".*") == 0) {
+          const std::string prefix = k.substr(0, k.size() - 1);
+          if (key.compare(0, prefix.size(), prefix) == 0 &&
+              key.find('.', prefix.size()) == std::string::npos) {
+            ok = true;
+            break;
+          }
+          continue;
+        }
         std::size_t star = k.find(".*.");
         if (star == std::string::npos) continue;
         std::string prefix = k.substr(0, star + 1), suffix = k.substr(star + 2);

@@ -44,7 +44,8 @@ class Config {
   // Comma-separated list ("a, b, c"); empty items dropped.
   Result<std::vector<std::string>> GetList(std::string_view key) const;
 
-  // kInvalidArgument listing every key not in `known` (with file and line).
+  // kInvalidArgument listing every key not in `known` (with file and line). A known key
+  // "section.*" admits any key of that section; "section.*.key" any subsection's "key".
   Status CheckKnownKeys(const std::set<std::string>& known) const;
 
   // Keys in a section, for repeated blocks like [mirror.eu1] ("mirror" -> {"eu1", ...}).

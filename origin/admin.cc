@@ -197,7 +197,7 @@ Result<PublishResult> AddRelease(OriginService& svc, const std::string& file,
     FERRY_TRY(repo.SetSigners(tuf::kTargets, {{&targets_key}, 1}));
     FERRY_TRY(repo.AddTargetInfo(tuf::kTargets, target_path, tf));
     artifacts.push_back({target_path, std::string(tuf::kTargets), package, version,
-                         blob.digest.hex(), tf.length, 0});
+                         blob.digest.hex(), tf.length, 0, 0});
     return OkStatus();
   });
 }

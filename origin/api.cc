@@ -2,7 +2,9 @@
 
 #include "base/bytes.h"
 #include "base/json.h"
+#include "crypto/hash.h"
 #include "net/repo_files.h"
+#include "origin/mirrors.h"
 #include "origin/tokens.h"
 
 namespace ferry::origin {
@@ -104,7 +106,124 @@ std::string Metrics(const StatusReport& r, const net::ServerMetrics& m, UnixTime
 
 }  // namespace
 
-Status RegisterRoutes(net::Server& server, OriginService& svc) {
+namespace {
+
+Status RegisterMirrorRoutes(net::Server& server, OriginService& svc, MirrorDirector& director) {
+  const std::string repo = RepoDir(svc.options().data_dir);
+  // POST /api/v1/mirrors: registration with an operator token of scope "mirror".
+  FERRY_TRY(server.AddRoute(
+      "POST", "/api/v1/mirrors",
+      [&svc, &director](net::Request& req, net::BodyReader& body) -> net::Reply {
+        auto token = Authenticate(svc.catalog(), req.headers.GetOr("Authorization", ""),
+                                  svc.options().clock());
+        if (!token) return ErrorResponse(token.error());
+        auto bytes = body.ReadAll();
+        if (!bytes) return ErrorResponse(bytes.error());
+        auto m = director.Register(*token, *bytes);
+        if (!m) return ErrorResponse(m.error());
+        json::Object o;
+        o.Set("name", m->name);
+        o.Set("registered", true);
+        return net::Response::Json(200, json::Encode(o) + "\n");
+      },
+      net::RouteOptions::MaxBody(16384)));
+  // GET /api/v1/mirrors: the registry with each mirror's health, for operators.
+  FERRY_TRY(server.AddRoute("GET", "/api/v1/mirrors", [&svc](net::Request&, net::BodyReader&) -> net::Reply {
+    auto mirrors = svc.catalog().ListMirrors();
+    if (!mirrors) return ErrorResponse(mirrors.error());
+    json::Array list;
+    for (const auto& m : *mirrors) {
+      json::Object o;
+      o.Set("name", m.name);
+      o.Set("url", m.url);
+      o.Set("region", m.region);
+      o.Set("country", m.country);
+      o.Set("state", m.state);
+      o.Set("reason", m.state_reason);
+      o.Set("timestamp_version", m.timestamp_version);
+      o.Set("snapshot_version", m.snapshot_version);
+      o.Set("last_probe", m.last_probe ? FormatTufTime(m.last_probe) : "");
+      o.Set("last_heartbeat", m.last_heartbeat ? FormatTufTime(m.last_heartbeat) : "");
+      list.emplace_back(std::move(o));
+    }
+    return net::Response::Json(200, json::Encode(json::Value(std::move(list)), 2) + "\n");
+  }));
+  // POST /api/v1/mirrors/{name}/heartbeat: a statement signed with the mirror's key.
+  FERRY_TRY(server.AddRoute(
+      "POST", "/api/v1/mirrors/*",
+      [&director](net::Request& req, net::BodyReader& body) -> net::Reply {
+        if (req.route_rest.size() != 2 || req.route_rest[1] != "heartbeat") {
+          return ErrorResponse(Error(Errc::kNotFound, "use POST /api/v1/mirrors/NAME/heartbeat"));
+        }
+        auto bytes = body.ReadAll();
+        if (!bytes) return ErrorResponse(bytes.error());
+        if (Status st = director.Heartbeat(req.route_rest[0], *bytes); !st) return ErrorResponse(st.error());
+        return net::Response::Json(200, "{\"ok\":true}\n");
+      },
+      net::RouteOptions::MaxBody(16384)));
+  // POST /api/v1/reports: a client's bad-mirror report.
+  FERRY_TRY(server.AddRoute(
+      "POST", "/api/v1/reports",
+      [&director](net::Request& req, net::BodyReader& body) -> net::Reply {
+        auto bytes = body.ReadAll();
+        if (!bytes) return ErrorResponse(bytes.error());
+        if (Status st = director.Report(req.remote_address, *bytes); !st) {
+          net::Response r = ErrorResponse(st.error());
+          if (st.error().code() == Errc::kTooLarge) r.status = 429;
+          return r;
+        }
+        return net::Response::Json(202, "{\"accepted\":true}\n");
+      },
+      net::RouteOptions::MaxBody(8192)));
+  // GET /download/PATH: 302 to a healthy mirror holding the file, addressed by hash.
+  FERRY_TRY(server.AddRoute(
+      "GET", "/download/*",
+      [&director, repo](net::Request& req, net::BodyReader&) -> net::Reply {
+        std::string path;
+        for (const auto& s : req.route_rest) path += (path.empty() ? "" : "/") + s;
+        std::string region;
+        if (auto q = net::ParseQuery(req.query)) {
+          for (const auto& [k, v] : *q) {
+            if (k == "region") region = v;
+          }
+        }
+        auto choice = director.Choose(path, region, req.remote_address);
+        if (!choice) return ErrorResponse(choice.error());
+        auto raw = HexDecode(choice->sha256);
+        const std::string digest = "sha-256=:" + (raw ? Base64Encode(*raw) : "") + ":";
+        if (choice->location.empty()) {
+          net::Request file_req = req;
+          file_req.segments.clear();
+          std::string_view hp = choice->hashed_path;
+          while (!hp.empty()) {
+            std::size_t slash = hp.find('/');
+            file_req.segments.emplace_back(hp.substr(0, slash));
+            if (slash == std::string_view::npos) break;
+            hp.remove_prefix(slash + 1);
+          }
+          net::Reply reply = net::ServeRepositoryFile(repo, file_req);
+          if (auto* f = std::get_if<net::FileResponse>(&reply)) f->headers.Set("Repr-Digest", digest);
+          return reply;
+        }
+        net::Response r;
+        r.status = 302;
+        r.headers.Set("Location", choice->location);
+        r.headers.Set("Repr-Digest", digest);
+        r.headers.Set("Cache-Control", "no-store");
+        std::string links;
+        for (const auto& alt : choice->alternates) {
+          links += (links.empty() ? "" : ", ") + std::string("<") + alt + ">; rel=duplicate";
+        }
+        if (!links.empty()) r.headers.Set("Link", links);
+        return r;
+      }));
+  return OkStatus();
+}
+
+}  // namespace
+
+Status RegisterRoutes(net::Server& server, OriginService& svc, MirrorDirector* director) {
+  if (director != nullptr) FERRY_TRY(RegisterMirrorRoutes(server, svc, *director));
   const std::string repo = RepoDir(svc.options().data_dir);
   auto files = [repo](net::Request& req, net::BodyReader&) -> net::Reply {
     return net::ServeRepositoryFile(repo, req);

@@ -11,8 +11,11 @@
 
 namespace ferry::origin {
 
-// Registers every route on `server` (before Start). `svc` must outlive the server.
-Status RegisterRoutes(net::Server& server, OriginService& svc);
+class MirrorDirector;
+
+// Registers every route on `server` (before Start). `svc` and `director` must outlive the
+// server; without a director the mirror endpoints and the redirector are absent.
+Status RegisterRoutes(net::Server& server, OriginService& svc, MirrorDirector* director = nullptr);
 
 // The HTTP status for an error code (400, 401, 403, 404, 409, 413, 500, 503, ...).
 int HttpStatusFor(Errc code);

@@ -65,6 +65,29 @@ struct ArtifactRecord {
   std::string sha256;
   std::int64_t length = 0;
   UnixTime published_at = 0;
+  // The snapshot version that first listed it: a mirror holding this snapshot or newer has it.
+  std::int64_t snapshot_version = 0;
+};
+
+// A registered mirror and what the origin knows of its health (docs/mirror-protocol.md).
+struct MirrorRecord {
+  std::string name;
+  std::string url;          // public base URL, no trailing slash
+  std::string region;
+  std::string country;
+  std::string contact;
+  std::int64_t capacity_mbps = 0;
+  std::string public_key;   // ed25519, 64 hex
+  std::string push_url;     // where push notices go ("" for none)
+  UnixTime registered_at = 0;
+  // "new" (not probed yet), "healthy", "stale", "unreachable", "quarantined".
+  std::string state = "new";
+  std::string state_reason;
+  std::int64_t timestamp_version = 0;  // as last seen by the prober
+  std::int64_t snapshot_version = 0;
+  UnixTime last_probe = 0;
+  UnixTime last_heartbeat = 0;
+  std::string heartbeat;  // the last signed heartbeat statement (JSON)
 };
 
 // One file of a publish, in write order: a metadata file (role + version: the bytes are in the
@@ -133,6 +156,16 @@ class Catalog {
   virtual Status MarkPublishDone(std::int64_t id) = 0;
   virtual Result<std::vector<PublishRecord>> StagedPublishes() = 0;
   virtual Result<std::string> MetadataBytes(const std::string& role, std::int64_t version) = 0;
+
+  // Mirrors. AddOrUpdateMirror keeps health fields; kConflict for a known name with another key.
+  virtual Status AddOrUpdateMirror(const MirrorRecord& mirror) = 0;
+  virtual Result<std::optional<MirrorRecord>> FindMirror(const std::string& name) = 0;
+  virtual Result<std::vector<MirrorRecord>> ListMirrors() = 0;
+  virtual Status UpdateMirrorHealth(const std::string& name, const std::string& state,
+                                    const std::string& reason, std::int64_t timestamp_version,
+                                    std::int64_t snapshot_version, UnixTime probed_at) = 0;
+  virtual Status RecordHeartbeat(const std::string& name, const std::string& statement,
+                                 UnixTime at) = 0;
 
   virtual Status Audit(const std::string& actor, const std::string& action,
                        const std::string& detail, UnixTime at) = 0;

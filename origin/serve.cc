@@ -10,6 +10,7 @@
 #include "base/flags.h"
 #include "net/server.h"
 #include "origin/api.h"
+#include "origin/mirrors.h"
 #include "origin/service.h"
 
 namespace ferry::origin {
@@ -70,8 +71,18 @@ int Serve(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", net::FormatAccessLog(e).c_str());
   };
   so.error_log = [](const std::string& m) { Log(m); };
+  DirectorOptions dopts;
+  dopts.stale_after_seconds = *config.GetDurationSeconds("mirrors.stale_after", 3600);
+  dopts.probe_samples = static_cast<int>(*config.GetInt("mirrors.probe_samples", 3));
+  dopts.public_url = *config.GetString("http.public_url", "");
+  for (const std::string region : {"af", "an", "as", "eu", "na", "oc", "sa"}) {
+    auto prefixes = config.GetList("regions." + region);
+    if (prefixes && !prefixes->empty()) dopts.region_prefixes[region] = *prefixes;
+  }
+  MirrorDirector director(**svc, dopts);
+  const std::int64_t probe_every = *config.GetDurationSeconds("mirrors.probe_every", 300);
   net::Server server(so);
-  if (Status st = RegisterRoutes(server, **svc); !st) {
+  if (Status st = RegisterRoutes(server, **svc, &director); !st) {
     std::fprintf(stderr, "ferry-origin: %s\n", st.error().ToString().c_str());
     return 1;
   }
@@ -117,6 +128,36 @@ int Serve(int argc, char** argv) {
       cv.wait_for(lock, std::chrono::seconds(30), [&] { return stopping; });
     }
   });
+  // The mirror network: probes (all mirrors every probe_every, reported ones within seconds)
+  // and push notices after every publish.
+  bool published = false;
+  (*svc)->SetPublishListener([&] {
+    {
+      std::lock_guard lock(mu);
+      published = true;
+    }
+    cv.notify_all();
+  });
+  std::thread director_thread([&] {
+    auto http = net::HttpClient::Create();
+    if (!http) {
+      Log("mirror director disabled: " + http.error().ToString());
+      return;
+    }
+    UnixTime last_full = 0;
+    std::unique_lock lock(mu);
+    while (!stopping) {
+      const bool push = std::exchange(published, false);
+      lock.unlock();
+      if (push) director.PushNotices(*http);
+      const UnixTime now = options->clock();
+      const bool full = now - last_full >= probe_every;
+      if (full) last_full = now;
+      if (Status st = director.Probe(*http, full); !st) Log("mirror probe failed: " + st.error().ToString());
+      lock.lock();
+      cv.wait_for(lock, std::chrono::seconds(5), [&] { return stopping || published; });
+    }
+  });
   server.RunUntilSignal();
   {
     std::lock_guard lock(mu);
@@ -124,6 +165,7 @@ int Serve(int argc, char** argv) {
   }
   cv.notify_all();
   scheduler.join();
+  director_thread.join();
   Log("stopped");
   return 0;
 }

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "base/fs.h"
+#include "crypto/hash.h"
 #include "crypto/keyfile.h"
 #include "crypto/minisign.h"
 #include "origin/tokens.h"
@@ -231,9 +232,9 @@ Result<PublishResult> OriginService::Publish(const std::string& reason, const st
   return PublishLocked(reason, actor, change);
 }
 
-Result<PublishResult> OriginService::PublishLocked(const std::string& reason,
-                                                   const std::string& actor,
-                                                   const Change& change) {
+Result<PublishResult> OriginService::PublishLocked(
+    const std::string& reason, const std::string& actor, const Change& change,
+    const std::vector<std::pair<std::string, std::string>>& extra_links) {
   FERRY_TRY(ReloadIfStale());
   const UnixTime now = options_.clock();
   auto fail = [&](Error e) {
@@ -250,8 +251,12 @@ Result<PublishResult> OriginService::PublishLocked(const std::string& reason,
   PublishResult result;
   for (auto& a : artifacts) {
     a.published_at = now;
+    a.snapshot_version = repo_->snapshot().version;
     record.files.push_back({"targets/" + tuf::HashPrefixedTargetPath(a.path, a.sha256), "", 0, a.sha256});
     result.new_targets.push_back(a.path);
+  }
+  for (const auto& [path, sha256] : extra_links) {
+    record.files.push_back({"targets/" + tuf::HashPrefixedTargetPath(path, sha256), "", 0, sha256});
   }
   std::vector<NewMetadata> metadata;
   std::set<std::pair<std::string, std::int64_t>> seen;
@@ -273,6 +278,7 @@ Result<PublishResult> OriginService::PublishLocked(const std::string& reason,
   FERRY_TRY(catalog_->MarkPublishDone(*id));
   ++publishes_;
   last_publish_ = now;
+  if (on_publish_) on_publish_();
   result.publish_id = *id;
   result.snapshot_version = repo_->snapshot().version;
   result.timestamp_version = repo_->timestamp().version;
@@ -406,7 +412,7 @@ Result<PublishResult> OriginService::SubmitPluginRole(const TokenRecord& token,
         return Error(Errc::kConflict, plugin + " " + version->as_string() +
                                           " is already published as " + same_version->path);
       }
-      artifacts.push_back({path, role, plugin, version->as_string(), sha256, file.length, now});
+      artifacts.push_back({path, role, plugin, version->as_string(), sha256, file.length, now, 0});
     }
     if (artifacts.empty()) {
       return Error(Errc::kAlreadyExists, "the new version of " + role +
@@ -448,9 +454,52 @@ Result<bool> OriginService::ResignIfDue() {
   return true;
 }
 
+Result<bool> OriginService::PublishTargetFile(const std::string& role, const std::string& path,
+                                              const std::string& bytes, const std::string& reason) {
+  const std::string sha256 = crypto::Sha256Hex(bytes);
+  std::lock_guard lock(publish_mu_);
+  FileLock flock(lock_fd_);
+  FERRY_TRY(ReloadIfStale());
+  if (const tuf::Targets* t = repo_->targets(role)) {
+    auto it = t->targets.find(path);
+    if (it != t->targets.end() && !it->second.hashes.empty() &&
+        it->second.hashes.front().second == sha256) {
+      return false;  // unchanged
+    }
+  }
+  if (auto put = blobs_->Put(bytes); !put) return put.error();
+  tuf::TargetFile file;
+  file.length = static_cast<std::int64_t>(bytes.size());
+  file.hashes = {{"sha256", sha256}};
+  FERRY_TRY(PublishLocked(reason, "origin",
+                          [&](tuf::Repository& repo, std::vector<ArtifactRecord>&) -> Status {
+                            return repo.AddTargetInfo(role, path, file);
+                          },
+                          {{path, sha256}}));
+  return true;
+}
+
+tuf::Root OriginService::CurrentRoot() {
+  std::lock_guard lock(publish_mu_);
+  (void)ReloadIfStale();
+  return repo_->root();
+}
+
 Result<store::GcStats> OriginService::CollectGarbage() {
   FERRY_ASSIGN_OR_RETURN(auto live, catalog_->LiveBlobs());
   std::set<std::string> set(live.begin(), live.end());
+  {
+    // Also every file the current repository lists (e.g. mirrors.json, which is no artifact).
+    std::lock_guard lock(publish_mu_);
+    FERRY_TRY(ReloadIfStale());
+    for (const char* role : {"targets", "mirrors"}) {
+      if (const tuf::Targets* t = repo_->targets(role)) {
+        for (const auto& [path, f] : t->targets) {
+          for (const auto& [alg, digest] : f.hashes) set.insert(digest);
+        }
+      }
+    }
+  }
   return blobs_->Gc([&](const store::Digest& d) { return set.count(d.hex()) != 0; },
                     std::chrono::seconds(options_.gc_grace_seconds), options_.clock());
 }

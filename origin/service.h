@@ -143,6 +143,17 @@ class OriginService {
   Result<PublishResult> Publish(const std::string& reason, const std::string& actor,
                                 const Change& change);
 
+  // Publishes `bytes` as target `path` of `role` (e.g. the mirrors role's mirrors.json), storing
+  // it as a blob and linking it into repo/targets. Unchanged content: nothing is published.
+  Result<bool> PublishTargetFile(const std::string& role, const std::string& path,
+                                 const std::string& bytes, const std::string& reason);
+
+  // The repository's current root (a copy).
+  tuf::Root CurrentRoot();
+
+  // Called after every successful publish (e.g. to push notices to mirrors). Set before use.
+  void SetPublishListener(std::function<void()> listener) { on_publish_ = std::move(listener); }
+
   // Re-signs the timestamp when it is older than timestamp_resign_seconds, the snapshot and the
   // mirrors role when less than half their validity is left. Returns whether it published.
   Result<bool> ResignIfDue();
@@ -161,8 +172,9 @@ class OriginService {
   Status ReloadRepository();
   Status ReloadIfStale();
   Status WriteFiles(const PublishRecord& record, const std::vector<tuf::StagedFile>& staged);
-  Result<PublishResult> PublishLocked(const std::string& reason, const std::string& actor,
-                                      const Change& change);
+  Result<PublishResult> PublishLocked(
+      const std::string& reason, const std::string& actor, const Change& change,
+      const std::vector<std::pair<std::string, std::string>>& extra_links = {});
   Status LinkBlob(const std::string& sha256, const std::string& rel_path);
 
   ServiceOptions options_;
@@ -174,6 +186,7 @@ class OriginService {
   int lock_fd_ = -1;
   std::atomic<std::uint64_t> uploads_{0}, publishes_{0}, publish_failures_{0};
   std::atomic<UnixTime> last_publish_{0};
+  std::function<void()> on_publish_;
 };
 
 // Test hook: called at each step of a publish ("commit", "write <path>", "done") so crash tests

@@ -17,7 +17,7 @@ using store::Stmt;
 using store::Txn;
 
 // Append only: never edit a released migration.
-constexpr std::array<std::string_view, 1> kMigrations = {R"sql(
+constexpr std::array<std::string_view, 2> kMigrations = {R"sql(
 CREATE TABLE plugins (
   name TEXT PRIMARY KEY,
   role TEXT NOT NULL UNIQUE,
@@ -81,6 +81,26 @@ CREATE TABLE audit (
   actor TEXT NOT NULL,
   action TEXT NOT NULL,
   detail TEXT NOT NULL
+);
+)sql", R"sql(
+ALTER TABLE artifacts ADD COLUMN snapshot_version INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE mirrors (
+  name TEXT PRIMARY KEY,
+  url TEXT NOT NULL,
+  region TEXT NOT NULL,
+  country TEXT NOT NULL,
+  contact TEXT NOT NULL,
+  capacity_mbps INTEGER NOT NULL,
+  public_key TEXT NOT NULL,
+  push_url TEXT NOT NULL,
+  registered_at INTEGER NOT NULL,
+  state TEXT NOT NULL DEFAULT 'new',
+  state_reason TEXT NOT NULL DEFAULT '',
+  timestamp_version INTEGER NOT NULL DEFAULT 0,
+  snapshot_version INTEGER NOT NULL DEFAULT 0,
+  last_probe INTEGER NOT NULL DEFAULT 0,
+  last_heartbeat INTEGER NOT NULL DEFAULT 0,
+  heartbeat TEXT NOT NULL DEFAULT ''
 );
 )sql"};
 
@@ -349,8 +369,8 @@ class SqliteCatalog final : public Catalog {
                                                  " was published concurrently"));
     }
     FERRY_ASSIGN_OR_RETURN(Stmt a, db_.Prepare(
-        "INSERT INTO artifacts(path, role, package, version, sha256, length, published_at) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
+        "INSERT INTO artifacts(path, role, package, version, sha256, length, published_at, "
+        "snapshot_version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
     for (const auto& art : artifacts) {
       a.Reset();
       FERRY_TRY(a.BindText(1, art.path));
@@ -360,6 +380,7 @@ class SqliteCatalog final : public Catalog {
       FERRY_TRY(a.BindText(5, art.sha256));
       FERRY_TRY(a.BindInt64(6, art.length));
       FERRY_TRY(a.BindInt64(7, now));
+      FERRY_TRY(a.BindInt64(8, art.snapshot_version));
       FERRY_TRY(WithConflictMessage(a.Run(), art.package + " " + art.version + " (" + art.path +
                                                  ") is already published"));
     }
@@ -405,6 +426,87 @@ class SqliteCatalog final : public Catalog {
     return s.ColumnText(0);
   }
 
+  Status AddOrUpdateMirror(const MirrorRecord& m) override {
+    std::lock_guard lock(mu_);
+    FERRY_ASSIGN_OR_RETURN(Txn txn, Txn::Begin(db_));
+    {
+      FERRY_ASSIGN_OR_RETURN(Stmt q, db_.Prepare("SELECT public_key FROM mirrors WHERE name = ?1"));
+      FERRY_TRY(q.BindText(1, m.name));
+      FERRY_ASSIGN_OR_RETURN(bool row, q.Step());
+      if (row && q.ColumnText(0) != m.public_key) {
+        return Error(Errc::kConflict, "mirror " + m.name + " is registered with another key");
+      }
+    }
+    FERRY_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(
+        "INSERT INTO mirrors(name, url, region, country, contact, capacity_mbps, public_key, "
+        "push_url, registered_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+        "ON CONFLICT(name) DO UPDATE SET url = ?2, region = ?3, country = ?4, contact = ?5, "
+        "capacity_mbps = ?6, push_url = ?8"));
+    FERRY_TRY(s.BindText(1, m.name));
+    FERRY_TRY(s.BindText(2, m.url));
+    FERRY_TRY(s.BindText(3, m.region));
+    FERRY_TRY(s.BindText(4, m.country));
+    FERRY_TRY(s.BindText(5, m.contact));
+    FERRY_TRY(s.BindInt64(6, m.capacity_mbps));
+    FERRY_TRY(s.BindText(7, m.public_key));
+    FERRY_TRY(s.BindText(8, m.push_url));
+    FERRY_TRY(s.BindInt64(9, m.registered_at));
+    FERRY_TRY(s.Run());
+    return txn.Commit();
+  }
+
+  Result<std::optional<MirrorRecord>> FindMirror(const std::string& name) override {
+    std::lock_guard lock(mu_);
+    FERRY_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(std::string(kMirrorSelect) + " WHERE name = ?1"));
+    FERRY_TRY(s.BindText(1, name));
+    FERRY_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return std::optional<MirrorRecord>();
+    return std::optional<MirrorRecord>(ReadMirror(s));
+  }
+
+  Result<std::vector<MirrorRecord>> ListMirrors() override {
+    std::lock_guard lock(mu_);
+    FERRY_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(std::string(kMirrorSelect) + " ORDER BY name"));
+    std::vector<MirrorRecord> out;
+    for (;;) {
+      FERRY_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      out.push_back(ReadMirror(s));
+    }
+    return out;
+  }
+
+  Status UpdateMirrorHealth(const std::string& name, const std::string& state,
+                            const std::string& reason, std::int64_t timestamp_version,
+                            std::int64_t snapshot_version, UnixTime probed_at) override {
+    std::lock_guard lock(mu_);
+    FERRY_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(
+        "UPDATE mirrors SET state = ?2, state_reason = ?3, timestamp_version = ?4, "
+        "snapshot_version = ?5, last_probe = ?6 WHERE name = ?1"));
+    FERRY_TRY(s.BindText(1, name));
+    FERRY_TRY(s.BindText(2, state));
+    FERRY_TRY(s.BindText(3, reason));
+    FERRY_TRY(s.BindInt64(4, timestamp_version));
+    FERRY_TRY(s.BindInt64(5, snapshot_version));
+    FERRY_TRY(s.BindInt64(6, probed_at));
+    FERRY_TRY(s.Run());
+    if (db_.Changes() == 0) return Error(Errc::kNotFound, "no mirror named " + name);
+    return OkStatus();
+  }
+
+  Status RecordHeartbeat(const std::string& name, const std::string& statement,
+                         UnixTime at) override {
+    std::lock_guard lock(mu_);
+    FERRY_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(
+        "UPDATE mirrors SET heartbeat = ?2, last_heartbeat = ?3 WHERE name = ?1"));
+    FERRY_TRY(s.BindText(1, name));
+    FERRY_TRY(s.BindText(2, statement));
+    FERRY_TRY(s.BindInt64(3, at));
+    FERRY_TRY(s.Run());
+    if (db_.Changes() == 0) return Error(Errc::kNotFound, "no mirror named " + name);
+    return OkStatus();
+  }
+
   Status Audit(const std::string& actor, const std::string& action, const std::string& detail,
                UnixTime at) override {
     std::lock_guard lock(mu_);
@@ -413,7 +515,12 @@ class SqliteCatalog final : public Catalog {
 
  private:
   static constexpr const char* kArtifactSelect =
-      "SELECT path, role, package, version, sha256, length, published_at FROM artifacts";
+      "SELECT path, role, package, version, sha256, length, published_at, snapshot_version "
+      "FROM artifacts";
+  static constexpr const char* kMirrorSelect =
+      "SELECT name, url, region, country, contact, capacity_mbps, public_key, push_url, "
+      "registered_at, state, state_reason, timestamp_version, snapshot_version, last_probe, "
+      "last_heartbeat, heartbeat FROM mirrors";
 
   static Status WithConflictMessage(Status st, const std::string& message) {
     if (!st.ok() && st.error().code() == Errc::kConflict) return Error(Errc::kConflict, message);
@@ -432,8 +539,29 @@ class SqliteCatalog final : public Catalog {
   }
 
   static ArtifactRecord ReadArtifact(const Stmt& s) {
-    return {s.ColumnText(0), s.ColumnText(1), s.ColumnText(2), s.ColumnText(3),
-            s.ColumnText(4), s.ColumnInt64(5), s.ColumnInt64(6)};
+    return {s.ColumnText(0), s.ColumnText(1),  s.ColumnText(2),  s.ColumnText(3),
+            s.ColumnText(4), s.ColumnInt64(5), s.ColumnInt64(6), s.ColumnInt64(7)};
+  }
+
+  static MirrorRecord ReadMirror(const Stmt& s) {
+    MirrorRecord m;
+    m.name = s.ColumnText(0);
+    m.url = s.ColumnText(1);
+    m.region = s.ColumnText(2);
+    m.country = s.ColumnText(3);
+    m.contact = s.ColumnText(4);
+    m.capacity_mbps = s.ColumnInt64(5);
+    m.public_key = s.ColumnText(6);
+    m.push_url = s.ColumnText(7);
+    m.registered_at = s.ColumnInt64(8);
+    m.state = s.ColumnText(9);
+    m.state_reason = s.ColumnText(10);
+    m.timestamp_version = s.ColumnInt64(11);
+    m.snapshot_version = s.ColumnInt64(12);
+    m.last_probe = s.ColumnInt64(13);
+    m.last_heartbeat = s.ColumnInt64(14);
+    m.heartbeat = s.ColumnText(15);
+    return m;
   }
 
   Result<std::optional<ArtifactRecord>> QueryArtifact(const std::string& where, const std::string& a,

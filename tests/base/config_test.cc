@@ -37,6 +37,7 @@ url = http://us
   EXPECT_OK(c->CheckKnownKeys({"listen", "publish.timestamp_valid", "publish.resign_every",
                                "publish.max_upload", "publish.strict", "publish.name",
                                "publish.escaped", "publish.mirrors", "mirror.*.url"}));
+  EXPECT_OK(c->CheckKnownKeys({"listen", "publish.*", "mirror.*.url"}));
   auto st = c->CheckKnownKeys({"listen"});
   EXPECT_ERRC(st, Errc::kInvalidArgument);
   EXPECT_NE(st.error().message().find("publish.strict (line 7)"), std::string::npos);

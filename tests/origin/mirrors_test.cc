@@ -1,0 +1,196 @@
+// The origin's mirror director: registry, heartbeats, the prober (healthy, stale, unreachable,
+// quarantined until a full re-check), mirrors.json, the redirector's choice, reports.
+#include "origin/mirrors.h"
+
+#include <filesystem>
+
+#include "crypto/hash.h"
+#include "tests/integration/scripted_server.h"
+#include "tests/origin/origin_fixture.h"
+
+namespace ferry::origin::testing {
+namespace {
+
+using ferry::testing::Script;
+using ferry::testing::ScriptedServer;
+
+class DirectorTest : public OriginTest {
+ protected:
+  void SetUp() override {
+    OriginTest::SetUp();
+    now_ = NowUnix();  // probes compare real signing times
+    DirectorOptions o;
+    o.stale_after_seconds = 3600;
+    o.probe_samples = 10;
+    o.region_prefixes = {{"eu", {"10.1."}}};
+    director_ = std::make_unique<MirrorDirector>(*svc_, o);
+    auto http = net::HttpClient::Create();
+    ASSERT_OK(http);
+    http_ = std::make_unique<net::HttpClient>(std::move(*http));
+    mirror_token_ = Token("mirror");
+    // Something to mirror.
+    ASSERT_OK(WriteFileAtomic(dir_.Join("r.tar"), std::string(5000, 'r')));
+    ASSERT_OK(AddRelease(*svc_, dir_.Join("r.tar"), "release/r-1.tar", "r", "1", *targets_key_));
+  }
+
+  // Copies the origin's published repository into a scripted mirror.
+  void Sync(ScriptedServer& mirror) {
+    std::map<std::string, std::string> files;
+    const std::string repo = RepoDir(options_.data_dir);
+    for (const auto& e : std::filesystem::recursive_directory_iterator(repo)) {
+      if (e.is_regular_file()) {
+        files[e.path().lexically_relative(repo).string()] = ferry::testing::ReadFileOrDie(e.path().string());
+      }
+    }
+    mirror.SetFiles(files);
+  }
+
+  std::string Registration(const std::string& name, ScriptedServer& m, const std::string& region,
+                           const tuf::Ed25519Signer& key) {
+    json::Object o;
+    o.Set("name", name);
+    o.Set("public_url", m.url());
+    o.Set("region", region);
+    o.Set("country", "DE");
+    o.Set("public_key", key.secret().public_key().Hex());
+    o.Set("capacity_mbps", 100);
+    return json::Encode(o);
+  }
+
+  std::string State(const std::string& name) {
+    auto m = svc_->catalog().FindMirror(name);
+    return m.ok() && *m ? (*m)->state + " (" + (*m)->state_reason + ")" : "?";
+  }
+
+  std::unique_ptr<MirrorDirector> director_;
+  std::unique_ptr<net::HttpClient> http_;
+  TokenRecord mirror_token_;
+};
+
+TEST_F(DirectorTest, RegistrationNeedsTheMirrorScopeAndValidFields) {
+  ScriptedServer m;
+  auto key = tuf::Ed25519Signer::Generate();
+  EXPECT_ERRC(director_->Register(Token("plugin:git"), Registration("eu1", m, "eu", *key)), Errc::kForbidden);
+  EXPECT_ERRC(director_->Register(mirror_token_, "{}"), Errc::kInvalidArgument);
+  EXPECT_ERRC(director_->Register(mirror_token_, Registration("Bad Name", m, "eu", *key)),
+              Errc::kInvalidArgument);
+  ASSERT_OK(director_->Register(mirror_token_, Registration("eu1", m, "eu", *key)));
+  ASSERT_OK(director_->Register(mirror_token_, Registration("eu1", m, "eu", *key)));  // update
+  auto other = tuf::Ed25519Signer::Generate();
+  EXPECT_ERRC(director_->Register(mirror_token_, Registration("eu1", m, "eu", *other)), Errc::kConflict);
+}
+
+TEST_F(DirectorTest, ProberStatesAndMirrorList) {
+  ScriptedServer good, lying, down_server;
+  auto k1 = tuf::Ed25519Signer::Generate(), k2 = tuf::Ed25519Signer::Generate(),
+       k3 = tuf::Ed25519Signer::Generate();
+  Sync(good);
+  Sync(lying);
+  const std::string hashed = "targets/release/" + crypto::Sha256Hex(std::string(5000, 'r')) + ".r-1.tar";
+  lying.SetScript(hashed, Script::Body(std::string(5000, 'x')));  // same size, other bytes
+  ASSERT_OK(director_->Register(mirror_token_, Registration("good", good, "eu", *k1)));
+  ASSERT_OK(director_->Register(mirror_token_, Registration("lying", lying, "eu", *k2)));
+  ASSERT_OK(director_->Register(mirror_token_, Registration("down", down_server, "na", *k3)));
+  down_server.SetScript("metadata/timestamp.json", Script::Status(503));
+  ASSERT_OK(director_->Probe(*http_));
+  EXPECT_EQ(State("good").substr(0, 7), "healthy") << State("good");
+  EXPECT_EQ(State("lying").substr(0, 11), "quarantined") << State("lying");
+  EXPECT_EQ(State("down").substr(0, 11), "unreachable") << State("down");
+  // mirrors.json lists only the healthy one, signed, and a client can read it.
+  auto c = Client();
+  auto info = c.GetTargetInfo("mirrors.json");
+  ASSERT_OK(info);
+  EXPECT_EQ(info->role, "mirrors");
+  ASSERT_OK(c.DownloadTarget(*info, dir_.Join("mirrors.json")));
+  auto list = json::Parse(ferry::testing::ReadFileOrDie(dir_.Join("mirrors.json")));
+  ASSERT_OK(list);
+  ASSERT_EQ(list->Find("mirrors")->as_array().size(), 1u);
+  EXPECT_EQ(list->Find("mirrors")->as_array()[0].Find("name")->as_string(), "good");
+  // The liar fixes its file: it stays out until a full re-check passes, which this probe does.
+  lying.ClearScripts();
+  ASSERT_OK(director_->Probe(*http_));
+  EXPECT_EQ(State("lying").substr(0, 7), "healthy") << State("lying");
+}
+
+TEST_F(DirectorTest, StaleMirrorsDropOut) {
+  ScriptedServer lagging;
+  auto key = tuf::Ed25519Signer::Generate();
+  Sync(lagging);  // holds the current state...
+  ASSERT_OK(director_->Register(mirror_token_, Registration("lagging", lagging, "eu", *key)));
+  ASSERT_OK(director_->Probe(*http_));
+  EXPECT_EQ(State("lagging").substr(0, 7), "healthy");
+  // ...then the origin re-signs for two hours while the mirror does not sync.
+  now_ += 7 * 3600;
+  ASSERT_OK(svc_->ResignIfDue());
+  ASSERT_OK(director_->Probe(*http_));
+  EXPECT_EQ(State("lagging").substr(0, 5), "stale") << State("lagging");
+  auto r = director_->Choose("release/r-1.tar", "", "127.0.0.1:1");
+  ASSERT_OK(r);
+  EXPECT_TRUE(r->location.empty());  // nobody qualifies: the origin serves it itself
+}
+
+TEST_F(DirectorTest, RedirectorHonoursRegionAndSnapshotHeld) {
+  ScriptedServer eu, na, behind;
+  auto k1 = tuf::Ed25519Signer::Generate(), k2 = tuf::Ed25519Signer::Generate(),
+       k3 = tuf::Ed25519Signer::Generate();
+  Sync(behind);  // holds r-1 only
+  ASSERT_OK(WriteFileAtomic(dir_.Join("r2.tar"), std::string(6000, 's')));
+  ASSERT_OK(AddRelease(*svc_, dir_.Join("r2.tar"), "release/r-2.tar", "r", "2", *targets_key_));
+  Sync(eu);
+  Sync(na);
+  ASSERT_OK(director_->Register(mirror_token_, Registration("eu", eu, "eu", *k1)));
+  ASSERT_OK(director_->Register(mirror_token_, Registration("na", na, "na", *k2)));
+  ASSERT_OK(director_->Register(mirror_token_, Registration("behind", behind, "eu", *k3)));
+  ASSERT_OK(director_->Probe(*http_));
+  for (int i = 0; i < 20; ++i) {
+    auto r = director_->Choose("release/r-2.tar", "eu", "127.0.0.1:1");
+    ASSERT_OK(r);
+    EXPECT_EQ(r->location.rfind(eu.url(), 0), 0u) << r->location;  // region first
+    EXPECT_NE(r->location.find(crypto::Sha256Hex(std::string(6000, 's')) + ".r-2.tar"), std::string::npos);
+    // "behind" holds an older snapshot without r-2: never offered for it.
+    for (const auto& alt : r->alternates) EXPECT_EQ(alt.rfind(behind.url(), 0), std::string::npos);
+  }
+  // By client address prefix, without a hint.
+  auto by_addr = director_->Choose("release/r-2.tar", "", "10.1.2.3:5555");
+  EXPECT_EQ(by_addr->location.rfind(eu.url(), 0), 0u);
+  // r-1 is held by all three.
+  auto r1 = director_->Choose("release/r-1.tar", "na", "127.0.0.1:1");
+  EXPECT_EQ(r1->location.rfind(na.url(), 0), 0u);
+  EXPECT_EQ(r1->alternates.size(), 2u);
+  EXPECT_ERRC(director_->Choose("release/nope", "", ""), Errc::kNotFound);
+}
+
+TEST_F(DirectorTest, HeartbeatsMustBeSignedAndFresh) {
+  ScriptedServer m;
+  auto key = tuf::Ed25519Signer::Generate();
+  ASSERT_OK(director_->Register(mirror_token_, Registration("hb", m, "eu", *key)));
+  auto beat = [&](const tuf::Signer& signer, UnixTime sent) {
+    json::Object s;
+    s.Set("_type", "ferry-mirror-heartbeat");
+    s.Set("mirror", "hb");
+    s.Set("timestamp_version", 3);
+    s.Set("snapshot_version", 2);
+    s.Set("sent_at", FormatTufTime(sent));
+    return tuf::SignEnvelope(json::Value(std::move(s)), {&signer});
+  };
+  ASSERT_OK(director_->Heartbeat("hb", beat(*key, now_)));
+  auto other = tuf::Ed25519Signer::Generate();
+  EXPECT_ERRC(director_->Heartbeat("hb", beat(*other, now_)), Errc::kUnauthenticated);
+  EXPECT_ERRC(director_->Heartbeat("hb", beat(*key, now_ - 3600)), Errc::kUnauthenticated);
+  EXPECT_ERRC(director_->Heartbeat("nobody", beat(*key, now_)), Errc::kNotFound);
+  EXPECT_GT((*svc_->catalog().FindMirror("hb"))->last_heartbeat, 0);
+}
+
+TEST_F(DirectorTest, ReportsAreRateLimited) {
+  ScriptedServer m;
+  auto key = tuf::Ed25519Signer::Generate();
+  ASSERT_OK(director_->Register(mirror_token_, Registration("r", m, "eu", *key)));
+  const std::string report = "{\"mirror\": \"" + m.url() + "\", \"error\": \"hash_mismatch\"}";
+  for (int i = 0; i < 10; ++i) ASSERT_OK(director_->Report("192.0.2.1:1000", report));
+  EXPECT_ERRC(director_->Report("192.0.2.1:1001", report), Errc::kTooLarge);
+  ASSERT_OK(director_->Report("192.0.2.2:1000", report));
+  EXPECT_ERRC(director_->Report("192.0.2.3:1", "not json"), Errc::kParseError);
+}
+
+}  // namespace
+}  // namespace ferry::origin::testing
