@@ -15,8 +15,10 @@
 #include "base/config.h"
 #include "base/flags.h"
 #include "base/fs.h"
+#include "base/json.h"
 #include "client/author.h"
 #include "client/http_fetcher.h"
+#include "client/mirror_list.h"
 #include "client/updater.h"
 #include "crypto/hash.h"
 #include "crypto/keyfile.h"
@@ -50,6 +52,34 @@ std::string StateDir() {
 struct ClientConfig {
   std::string origin;                 // base URL, no trailing slash
   std::vector<std::string> mirrors;   // base URLs, in preference order
+  std::string region;                 // prefer listed mirrors of this region
+  bool use_mirror_list = true;        // also use the signed mirrors.json
+};
+
+// Wraps a fetcher to measure how long small requests take per source (latency for ordering).
+class TimingFetcher final : public Fetcher {
+ public:
+  explicit TimingFetcher(std::unique_ptr<Fetcher> inner) : inner_(std::move(inner)) {}
+  Result<FetchResponse> Get(const std::string& url, std::uint64_t max_length,
+                            std::uint64_t range_start, const Sink& sink) override {
+    auto start = std::chrono::steady_clock::now();
+    auto r = inner_->Get(url, max_length, range_start, sink);
+    if (r && r->status == 200 && r->bytes < 65536) {
+      const double ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+      const std::string base = url.substr(0, url.find("/metadata/"));
+      if (base.size() < url.size()) {
+        auto [it, inserted] = latency_.emplace(base, ms);
+        if (!inserted) it->second = 0.7 * it->second + 0.3 * ms;
+      }
+    }
+    return r;
+  }
+  std::map<std::string, double>& latency() { return latency_; }
+
+ private:
+  std::unique_ptr<Fetcher> inner_;
+  std::map<std::string, double> latency_;
 };
 
 Result<ClientConfig> LoadClientConfig(const std::string& state) {
@@ -62,10 +92,12 @@ Result<ClientConfig> LoadClientConfig(const std::string& state) {
     }
     return cfg.error();
   }
-  FERRY_TRY(cfg->CheckKnownKeys({"origin", "mirrors"}));
+  FERRY_TRY(cfg->CheckKnownKeys({"origin", "mirrors", "region", "use_mirror_list"}));
   ClientConfig c;
   FERRY_ASSIGN_OR_RETURN(c.origin, cfg->GetString("origin"));
   FERRY_ASSIGN_OR_RETURN(c.mirrors, cfg->GetList("mirrors"));
+  FERRY_ASSIGN_OR_RETURN(c.region, cfg->GetString("region"));
+  FERRY_ASSIGN_OR_RETURN(c.use_mirror_list, cfg->GetBool("use_mirror_list", true));
   return c;
 }
 
@@ -77,15 +109,55 @@ std::string Trim(std::string url) {
 struct Session {
   std::string state;
   ClientConfig config;
-  std::unique_ptr<HttpFetcher> fetcher;
+  std::unique_ptr<TimingFetcher> fetcher;
   std::unique_ptr<Updater> updater;
+
+  // Saves measured latencies for the next run's ordering (best effort).
+  ~Session() {
+    if (!fetcher || fetcher->latency().empty()) return;
+    json::Object o;
+    for (const auto& [url, ms] : fetcher->latency()) o.Set(url, static_cast<std::int64_t>(ms));
+    (void)WriteFileAtomic(state + "/latency.json", json::Encode(o));
+  }
+  Session() = default;
+  Session(Session&&) = default;
 };
+
+std::map<std::string, double> LoadLatency(const std::string& state) {
+  std::map<std::string, double> out;
+  auto text = ReadFile(state + "/latency.json", {.max_size = 1 << 20});
+  if (!text) return out;
+  auto doc = json::Parse(*text);
+  if (!doc || !doc->is_object()) return out;
+  for (const auto& [url, ms] : doc->as_object()) {
+    if (ms.is_int()) out[url] = static_cast<double>(ms.as_int());
+  }
+  return out;
+}
+
+// Tells the origin which mirror failed and how (best effort, short timeout).
+void ReportMirror(const std::string& origin, const Source& source, const Error& e) {
+  auto http = net::HttpClient::Create();
+  if (!http) return;
+  json::Object o;
+  o.Set("mirror", source.metadata_base_url.substr(0, source.metadata_base_url.size() - 10));
+  o.Set("error", e.ToString().substr(0, 500));
+  net::FetchRequest req;
+  req.url = origin + "/api/v1/reports";
+  req.method = "POST";
+  req.headers.Set("Content-Type", "application/json");
+  req.body = json::Encode(o);
+  req.max_length = 4096;
+  req.timeouts.connect = req.timeouts.first_byte = req.timeouts.total_base = std::chrono::seconds(2);
+  (void)http->Fetch(req, nullptr);
+}
 
 Result<Session> Open() {
   Session s;
   s.state = StateDir();
   FERRY_ASSIGN_OR_RETURN(s.config, LoadClientConfig(s.state));
-  FERRY_ASSIGN_OR_RETURN(s.fetcher, HttpFetcher::Create());
+  FERRY_ASSIGN_OR_RETURN(auto http_fetcher, HttpFetcher::Create());
+  s.fetcher = std::make_unique<TimingFetcher>(std::move(http_fetcher));
   UpdaterOptions o;
   o.metadata_dir = s.state + "/metadata";
   o.partial_dir = s.state + "/partial";
@@ -93,12 +165,43 @@ Result<Session> Open() {
     o.sources.push_back({m, Trim(m) + "/metadata/", Trim(m) + "/targets/"});
   }
   o.sources.push_back({"origin", Trim(s.config.origin) + "/metadata/", Trim(s.config.origin) + "/targets/"});
-  o.on_source_failure = [](const Source& src, const Error& e) {
+  const std::string origin = Trim(s.config.origin);
+  o.on_source_failure = [origin](const Source& src, const Error& e) {
     std::fprintf(stderr, "ferry: %s failed (%s); trying the next source\n", src.name.c_str(),
                  e.ToString().c_str());
+    if (src.name != "origin") ReportMirror(origin, src, e);
   };
   s.updater = std::make_unique<Updater>(o, s.fetcher.get(), NowUnix());
   return s;
+}
+
+// Refreshes the trusted metadata, then (unless disabled) reads the signed mirror list and
+// orders the sources: configured mirrors, listed mirrors (same region first, then by latency
+// measured on earlier runs), the origin last.
+Status Prepare(Session& s) {
+  FERRY_TRY(s.updater->Refresh());
+  if (!s.config.use_mirror_list) return OkStatus();
+  auto info = s.updater->GetTargetInfo("mirrors.json");
+  if (!info) return OkStatus();  // this repository publishes no mirror list
+  const std::string cached = s.state + "/mirrors.json";
+  if (!s.updater->IsCached(*info, cached)) {
+    if (Status st = s.updater->DownloadTarget(*info, cached); !st) {
+      std::fprintf(stderr, "ferry: cannot read the mirror list (%s); using the origin\n",
+                   st.error().ToString().c_str());
+      return OkStatus();
+    }
+  }
+  auto text = ReadFile(cached, {.max_size = static_cast<std::uint64_t>(info->file.length)});
+  if (!text) return OkStatus();
+  auto listed = ParseMirrorList(*text);
+  if (!listed) return OkStatus();
+  SourcePreferences prefs;
+  prefs.configured = s.config.mirrors;
+  prefs.region = s.config.region;
+  prefs.latency_ms = LoadLatency(s.state);
+  prefs.origin = s.config.origin;
+  s.updater->SetSources(OrderSources(*listed, prefs));
+  return OkStatus();
 }
 
 // Natural ordering of version strings: numeric runs compare as numbers ("1.10" > "1.9").
@@ -134,7 +237,6 @@ std::string CustomField(const tuf::TargetFile& f, const char* key) {
 // Every target of package NAME: the plugin role "plugins.NAME" and releases in targets.
 Result<std::vector<tuf::TargetInfo>> PackageTargets(Updater& u, const std::string& name) {
   std::vector<tuf::TargetInfo> out;
-  FERRY_TRY(u.Refresh());
   for (const auto& [path, f] : u.trusted()->targets()->body.targets) {
     if (CustomField(f, "package") == name) out.push_back({path, f, "targets"});
   }
@@ -151,10 +253,7 @@ Result<std::vector<tuf::TargetInfo>> PackageTargets(Updater& u, const std::strin
 
 // NAME[@VERSION] or a target path -> one target.
 Result<tuf::TargetInfo> Resolve(Updater& u, const std::string& spec) {
-  if (spec.find('/') != std::string::npos) {
-    FERRY_TRY(u.Refresh());
-    return u.GetTargetInfo(spec);
-  }
+  if (spec.find('/') != std::string::npos) return u.GetTargetInfo(spec);
   std::string name = spec, version;
   if (auto at = spec.find('@'); at != std::string::npos) {
     name = spec.substr(0, at);
@@ -278,7 +377,7 @@ int CmdRefresh(const std::vector<std::string>& args) {
   FERRY_CLI_PARSE(f, args);
   auto s = Open();
   if (!s) return Report(s.error(), ExitFor(s.error()));
-  if (Status st = s->updater->Refresh(); !st) return Report(st.error());
+  if (Status st = Prepare(*s); !st) return Report(st.error());
   const auto* t = s->updater->trusted();
   std::printf("up to date: root v%lld, timestamp v%lld (expires %s), snapshot v%lld, targets v%lld\n",
               static_cast<long long>(t->root().body.version),
@@ -296,7 +395,7 @@ int CmdList(const std::vector<std::string>& args) {
   FERRY_CLI_PARSE(f, args);
   auto s = Open();
   if (!s) return Report(s.error(), ExitFor(s.error()));
-  if (Status st = s->updater->Refresh(); !st) return Report(st.error());
+  if (Status st = Prepare(*s); !st) return Report(st.error());
   const auto& top = s->updater->trusted()->targets()->body;
   std::string prefix = f.positional().empty() ? "" : f.positional()[0];
   if (!prefix.empty() && prefix.find('/') == std::string::npos) {
@@ -347,6 +446,7 @@ int CmdInfo(const std::vector<std::string>& args) {
   FERRY_CLI_PARSE(f, args);
   auto s = Open();
   if (!s) return Report(s.error(), ExitFor(s.error()));
+  if (Status st = Prepare(*s); !st) return Report(st.error());
   auto t = Resolve(*s->updater, f.positional()[0]);
   if (!t) return Report(t.error(), ExitFor(t.error()));
   std::printf("path:     %s\nrole:     %s\nlength:   %lld (%s)\n", t->path.c_str(), t->role.c_str(),
@@ -368,6 +468,7 @@ int CmdGet(const std::vector<std::string>& args) {
   FERRY_CLI_PARSE(f, args);
   auto s = Open();
   if (!s) return Report(s.error(), ExitFor(s.error()));
+  if (Status st = Prepare(*s); !st) return Report(st.error());
   auto t = Resolve(*s->updater, f.positional()[0]);
   if (!t) return Report(t.error(), ExitFor(t.error()));
   std::string dest = f.Get("o").value_or(t->path.substr(t->path.rfind('/') + 1));
@@ -417,6 +518,7 @@ int CmdVerify(const std::vector<std::string>& args) {
   }
   auto s = Open();
   if (!s) return Report(s.error(), ExitFor(s.error()));
+  if (Status st = Prepare(*s); !st) return Report(st.error());
   auto t = Resolve(*s->updater, spec);
   if (!t) return Report(t.error(), ExitFor(t.error()));
   auto bytes = ReadFile(file, {.max_size = static_cast<std::uint64_t>(t->file.length)});

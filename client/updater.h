@@ -99,6 +99,11 @@ class Updater {
   Status DownloadTarget(const tuf::TargetInfo& info, const std::string& dest_path,
                         const ProgressFn& progress = nullptr);
 
+  // Replaces the sources (e.g. once the signed mirror list is known). Takes effect for the next
+  // request.
+  void SetSources(std::vector<Source> sources) { options_.sources = std::move(sources); }
+  const std::vector<Source>& sources() const { return options_.sources; }
+
   // The trusted set after Refresh (nullptr before).
   const tuf::TrustedSet* trusted() const { return trusted_ ? &*trusted_ : nullptr; }
 
