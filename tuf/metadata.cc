@@ -133,7 +133,7 @@ Result<std::map<std::string, Key>> ParseKeys(const json::Value& v, std::string_v
 
 json::Value KeysToJson(const std::map<std::string, Key>& keys) {
   json::Object o;
-  for (const auto& [id, key] : keys) o.Set(id, key.json());
+  for (const auto& [id, key] : keys) o.AppendUnique(id, key.json());  // map keys: unique, no O(n^2) lookups
   return o;
 }
 
@@ -512,7 +512,7 @@ json::Value ToJson(const Targets& t) {
     if (f.custom) fo.Set("custom", *f.custom);
     fo.Set("hashes", HashesToJson(f.hashes));
     fo.Set("length", f.length);
-    targets.Set(path, std::move(fo));
+    targets.AppendUnique(path, std::move(fo));
   }
   o.Set("targets", std::move(targets));
   if (t.delegations) {
@@ -552,7 +552,7 @@ json::Value ToJson(const Snapshot& s) {
   json::Object o;
   CommonToJson(s, kSnapshot, &o);
   json::Object meta;
-  for (const auto& [name, m] : s.meta) meta.Set(name, MetaFileToJson(m));
+  for (const auto& [name, m] : s.meta) meta.AppendUnique(name, MetaFileToJson(m));
   o.Set("meta", std::move(meta));
   return o;
 }
