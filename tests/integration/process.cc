@@ -99,7 +99,12 @@ Process::Process(Process&& o) noexcept
 
 Process& Process::operator=(Process&& o) noexcept {
   if (this != &o) {
-    this->~Process();
+    // Not this->~Process(): assigning to the destroyed buffered_ afterwards corrupts the heap.
+    if (pid_ > 0) {
+      ::kill(-pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    if (out_fd_ >= 0) ::close(out_fd_);
     pid_ = o.pid_;
     out_fd_ = o.out_fd_;
     buffered_ = std::move(o.buffered_);
