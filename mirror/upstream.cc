@@ -1,0 +1,155 @@
+#include "mirror/upstream.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <thread>
+
+#include "base/fs.h"
+#include "net/http_types.h"
+#include "net/url.h"
+
+namespace ferry::mirror {
+
+std::string TrimBaseUrl(std::string_view url) {
+  while (!url.empty() && url.back() == '/') url.remove_suffix(1);
+  return std::string(url);
+}
+
+void RateLimiter::Consume(std::uint64_t n) {
+  if (rate_ == 0 || n == 0) return;
+  std::chrono::steady_clock::duration wait{};
+  {
+    std::lock_guard lock(mu_);
+    const auto now = std::chrono::steady_clock::now();
+    if (!started_) {
+      started_ = true;
+      last_ = now;
+      tokens_ = static_cast<double>(rate_);  // one second of burst to start with
+    }
+    const double elapsed = std::chrono::duration<double>(now - last_).count();
+    last_ = now;
+    tokens_ = std::min(static_cast<double>(rate_), tokens_ + elapsed * static_cast<double>(rate_));
+    tokens_ -= static_cast<double>(n);
+    if (tokens_ < 0) {
+      wait = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+          std::chrono::duration<double>(-tokens_ / static_cast<double>(rate_)));
+    }
+  }
+  // The debt stays in the bucket: concurrent callers each wait for their share.
+  if (wait.count() > 0) std::this_thread::sleep_for(wait);
+}
+
+HttpUpstream::HttpUpstream(HttpUpstreamOptions options)
+    : options_(std::move(options)), base_(TrimBaseUrl(options_.base_url)) {}
+
+Result<std::unique_ptr<HttpUpstream>> HttpUpstream::Create(HttpUpstreamOptions options) {
+  auto url = net::ParseUrl(options.base_url);
+  if (!url) return url.error().WithContext("upstream URL");
+  // With a bandwidth cap below the client's minimum rate the total deadline would fire on a
+  // healthy transfer: let the deadline follow the cap.
+  if (options.limiter != nullptr && options.limiter->rate() > 0) {
+    options.timeouts.min_rate =
+        std::max<std::uint64_t>(1, std::min(options.timeouts.min_rate, options.limiter->rate() / 2));
+  }
+  std::unique_ptr<HttpUpstream> up(new HttpUpstream(std::move(options)));
+  // Fail early on an unusable CA file.
+  FERRY_ASSIGN_OR_RETURN(auto client, up->Acquire());
+  up->Release(std::move(client));
+  return up;
+}
+
+Result<std::unique_ptr<net::HttpClient>> HttpUpstream::Acquire() {
+  {
+    std::lock_guard lock(mu_);
+    if (!idle_.empty()) {
+      auto c = std::move(idle_.back());
+      idle_.pop_back();
+      return c;
+    }
+  }
+  net::HttpClientOptions co;
+  co.ca_file = options_.ca_file;
+  co.user_agent = options_.user_agent;
+  FERRY_ASSIGN_OR_RETURN(net::HttpClient client, net::HttpClient::Create(co));
+  return std::make_unique<net::HttpClient>(std::move(client));
+}
+
+void HttpUpstream::Release(std::unique_ptr<net::HttpClient> client) {
+  std::lock_guard lock(mu_);
+  if (idle_.size() < 16) idle_.push_back(std::move(client));
+}
+
+Result<UpstreamResponse> HttpUpstream::Get(std::string_view rel_path, std::uint64_t max_length,
+                                           const ChunkSink& sink) {
+  FERRY_ASSIGN_OR_RETURN(auto client, Acquire());
+  net::FetchRequest req;
+  req.url = base_ + "/" + std::string(rel_path);
+  req.max_length = max_length;
+  req.timeouts = options_.timeouts;
+  bool deliver = false;
+  req.on_head = [&](int status, const net::Headers&) -> Status {
+    deliver = status == 200;
+    return OkStatus();
+  };
+  std::uint64_t delivered = 0;
+  auto result = client->Fetch(req, [&](std::string_view chunk) -> Status {
+    bytes_received_ += chunk.size();
+    if (options_.cancel != nullptr && options_.cancel->load()) {
+      return Error(Errc::kIoError, "cancelled");
+    }
+    if (options_.limiter != nullptr) options_.limiter->Consume(chunk.size());
+    if (!deliver) return OkStatus();  // error pages are read (bounded) and dropped
+    delivered += chunk.size();
+    return sink(AsBytes(chunk));
+  });
+  if (!result) return result.error();  // the client is dropped: its connection may be broken
+  Release(std::move(client));
+  return UpstreamResponse{result->status, delivered};
+}
+
+}  // namespace ferry::mirror
+
+namespace ferry::mirror {
+
+Result<UpstreamResponse> DirUpstream::Get(std::string_view rel_path, std::uint64_t max_length,
+                                          const ChunkSink& sink) {
+  auto segments = net::PercentDecodePath("/" + std::string(rel_path));
+  if (!segments || segments->empty()) return UpstreamResponse{400, 0};
+  std::string path = dir_;
+  for (const auto& s : *segments) path += "/" + s;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return UpstreamResponse{errno == ENOENT || errno == ENOTDIR ? 404 : 403, 0};
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return UpstreamResponse{404, 0};
+  }
+  std::uint64_t delivered = 0;
+  Status result = OkStatus();
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      result = Error(Errc::kIoError, "cannot read " + path + ": " + ErrnoText(errno));
+      break;
+    }
+    if (n == 0) break;
+    if (delivered + static_cast<std::uint64_t>(n) > max_length) {
+      result = Error(Errc::kTooLarge, path + " is longer than " + std::to_string(max_length) + " bytes");
+      break;
+    }
+    delivered += static_cast<std::uint64_t>(n);
+    result = sink(AsBytes(std::string_view(buf, static_cast<std::size_t>(n))));
+    if (!result) break;
+  }
+  ::close(fd);
+  if (!result) return std::move(result).error();
+  return UpstreamResponse{200, delivered};
+}
+
+}  // namespace ferry::mirror
