@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -132,7 +133,11 @@ void ScriptedServer::Serve(int fd) {
   std::string head = "HTTP/1.1 " + std::to_string(status) + " X\r\nConnection: close\r\n";
   if (script.endless_bytes == 0) head += "Content-Length: " + std::to_string(payload.size()) + "\r\n";
   head += "\r\n";
-  std::this_thread::sleep_for(script.first_byte_delay);
+  // In small steps, so that destroying the server does not wait out a long stall.
+  for (auto left = script.first_byte_delay; left.count() > 0 && !stop_;
+       left -= std::chrono::milliseconds(50)) {
+    std::this_thread::sleep_for(std::min(left, std::chrono::milliseconds(50)));
+  }
   bool ok = SendAll(fd, head.data(), head.size());
   if (script.per_byte_delay.count() > 0) {
     for (std::size_t i = 0; ok && i < payload.size() && !stop_; ++i) {
