@@ -45,7 +45,7 @@ Result<InitResult> InitOrigin(const InitOptions& o) {
   FERRY_ASSIGN_OR_RETURN(auto targets_key, NewKeyFile(targets_path, o.passphrase));
   result.offline_key_files.push_back(targets_path);
   std::map<std::string, std::unique_ptr<tuf::Ed25519Signer>> online;
-  for (const char* role : {"snapshot", "timestamp", "mirrors"}) {
+  for (const char* role : {"snapshot", "timestamp", "mirrors", "deltas"}) {
     FERRY_ASSIGN_OR_RETURN(online[role], NewKeyFile(JoinPath(OnlineKeysDir(data), std::string(role) + ".key"),
                                                     std::nullopt));
   }
@@ -65,12 +65,17 @@ Result<InitResult> InitOrigin(const InitOptions& o) {
   mirrors.name = "mirrors";
   mirrors.paths = std::vector<std::string>{"mirrors.json"};
   FERRY_TRY(repo.AddDelegation(tuf::kTargets, mirrors, {{online["mirrors"].get()}, 1}));
+  // Signed patches between versions (docs/delta-format.md): deltas/<target sha256>/<base sha256>.patch.
+  tuf::DelegatedRole deltas;
+  deltas.name = "deltas";
+  deltas.paths = std::vector<std::string>{"deltas/*/*"};
+  FERRY_TRY(repo.AddDelegation(tuf::kTargets, deltas, {{online["deltas"].get()}, 1}));
   FERRY_TRY(repo.Publish(now));
   FERRY_ASSIGN_OR_RETURN(auto catalog, OpenSqliteCatalog(CatalogPath(data)));
   PublishRecord record;
   record.reason = "init";
   std::vector<NewMetadata> metadata;
-  for (const char* role : {"root", "targets", "mirrors", "snapshot", "timestamp"}) {
+  for (const char* role : {"root", "targets", "mirrors", "deltas", "snapshot", "timestamp"}) {
     const std::string& bytes = repo.MetadataBytes(role);
     std::int64_t version = 0;
     if (std::string_view(role) == "root") {

@@ -10,6 +10,7 @@
 #include "base/flags.h"
 #include "net/server.h"
 #include "origin/api.h"
+#include "origin/deltas.h"
 #include "origin/mirrors.h"
 #include "origin/service.h"
 
@@ -130,13 +131,39 @@ int Serve(int argc, char** argv) {
   });
   // The mirror network: probes (all mirrors every probe_every, reported ones within seconds)
   // and push notices after every publish.
-  bool published = false;
+  bool published = false, deltas_due = true;
   (*svc)->SetPublishListener([&] {
     {
       std::lock_guard lock(mu);
       published = true;
+      deltas_due = true;
     }
     cv.notify_all();
+  });
+  // Patches between versions, built off the request path after each publish.
+  DeltaOptions delta_options;
+  delta_options.keep_versions = static_cast<int>(*config.GetInt("deltas.keep_versions", 3));
+  const bool deltas_enabled = *config.GetBool("deltas.enabled", true);
+  std::thread delta_thread([&] {
+    DeltaBuilder builder(**svc, delta_options);
+    std::unique_lock lock(mu);
+    while (!stopping) {
+      cv.wait(lock, [&] { return stopping || deltas_due; });
+      if (stopping) break;
+      deltas_due = false;
+      lock.unlock();
+      if (deltas_enabled) {
+        auto stats = builder.BuildPending();
+        if (!stats) {
+          Log("building patches failed: " + stats.error().ToString());
+        } else if (stats->built > 0) {
+          Log("published " + std::to_string(stats->built) + " patches (" +
+              std::to_string(stats->patch_bytes) + " bytes for " +
+              std::to_string(stats->target_bytes) + " bytes of files)");
+        }
+      }
+      lock.lock();
+    }
   });
   std::thread director_thread([&] {
     auto http = net::HttpClient::Create();
@@ -166,6 +193,7 @@ int Serve(int argc, char** argv) {
   cv.notify_all();
   scheduler.join();
   director_thread.join();
+  delta_thread.join();
   Log("stopped");
   return 0;
 }

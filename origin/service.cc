@@ -39,6 +39,7 @@ tuf::RepositoryOptions RepositoryOptionsFor(const ServiceOptions& o) {
   r.snapshot_expiry_seconds = o.snapshot_valid_seconds;
   r.timestamp_expiry_seconds = o.timestamp_valid_seconds;
   r.role_expiry_seconds["mirrors"] = o.mirrors_valid_seconds;
+  r.role_expiry_seconds["deltas"] = o.mirrors_valid_seconds;
   return r;
 }
 
@@ -59,7 +60,7 @@ class FileLock {
   int fd_;
 };
 
-constexpr const char* kOnlineRoles[] = {"snapshot", "timestamp", "mirrors"};
+constexpr const char* kOnlineRoles[] = {"snapshot", "timestamp", "mirrors", "deltas"};
 
 class BlobUpload final : public Upload {
  public:
@@ -152,8 +153,9 @@ Status OriginService::ReloadRepository() {
   FERRY_ASSIGN_OR_RETURN(tuf::Repository repo,
                          tuf::Repository::Open(RepositoryOptionsFor(options_), current));
   for (std::size_t i = 0; i < online_keys_.size(); ++i) {
-    if (std::string(kOnlineRoles[i]) == "mirrors" && repo.targets("mirrors") == nullptr) continue;
-    FERRY_TRY(repo.SetSigners(kOnlineRoles[i], {{online_keys_[i].get()}, 1}));
+    const std::string role = kOnlineRoles[i];
+    if ((role == "mirrors" || role == "deltas") && repo.targets(role) == nullptr) continue;
+    FERRY_TRY(repo.SetSigners(role, {{online_keys_[i].get()}, 1}));
   }
   repo_ = std::make_unique<tuf::Repository>(std::move(repo));
   return OkStatus();
@@ -442,13 +444,16 @@ Result<bool> OriginService::ResignIfDue() {
   bool due = repo_->timestamp().expires - now <=
              options_.timestamp_valid_seconds - options_.timestamp_resign_seconds;
   bool snapshot_due = repo_->snapshot().expires - now < options_.snapshot_valid_seconds / 2;
-  const tuf::Targets* mirrors = repo_->targets("mirrors");
-  bool mirrors_due = mirrors && mirrors->expires - now < options_.mirrors_valid_seconds / 2;
-  if (!due && !snapshot_due && !mirrors_due) return false;
+  std::vector<std::string> online_due;
+  for (const char* role : {"mirrors", "deltas"}) {
+    const tuf::Targets* t = repo_->targets(role);
+    if (t && t->expires - now < options_.mirrors_valid_seconds / 2) online_due.push_back(role);
+  }
+  if (!due && !snapshot_due && online_due.empty()) return false;
   FERRY_TRY(PublishLocked("resign", "scheduler", [&](tuf::Repository& repo,
                                                      std::vector<ArtifactRecord>&) -> Status {
     if (snapshot_due) FERRY_TRY(repo.Touch(tuf::kSnapshot));
-    if (mirrors_due) FERRY_TRY(repo.Touch("mirrors"));
+    for (const auto& role : online_due) FERRY_TRY(repo.Touch(role));
     return OkStatus();
   }));
   return true;
@@ -456,27 +461,51 @@ Result<bool> OriginService::ResignIfDue() {
 
 Result<bool> OriginService::PublishTargetFile(const std::string& role, const std::string& path,
                                               const std::string& bytes, const std::string& reason) {
-  const std::string sha256 = crypto::Sha256Hex(bytes);
+  return PublishTargetFiles(role, {{path, bytes, std::nullopt}}, reason);
+}
+
+Result<bool> OriginService::PublishTargetFiles(const std::string& role,
+                                               const std::vector<NewTargetFile>& files,
+                                               const std::string& reason) {
   std::lock_guard lock(publish_mu_);
   FileLock flock(lock_fd_);
   FERRY_TRY(ReloadIfStale());
-  if (const tuf::Targets* t = repo_->targets(role)) {
-    auto it = t->targets.find(path);
-    if (it != t->targets.end() && !it->second.hashes.empty() &&
-        it->second.hashes.front().second == sha256) {
-      return false;  // unchanged
+  std::vector<std::pair<std::string, tuf::TargetFile>> changed;
+  std::vector<std::pair<std::string, std::string>> links;
+  for (const auto& f : files) {
+    const std::string sha256 = crypto::Sha256Hex(f.bytes);
+    if (const tuf::Targets* t = repo_->targets(role)) {
+      auto it = t->targets.find(f.path);
+      if (it != t->targets.end() && !it->second.hashes.empty() &&
+          it->second.hashes.front().second == sha256 && it->second.custom == f.custom) {
+        continue;  // unchanged
+      }
     }
+    if (auto put = blobs_->Put(f.bytes); !put) return put.error();
+    tuf::TargetFile file;
+    file.length = static_cast<std::int64_t>(f.bytes.size());
+    file.hashes = {{"sha256", sha256}};
+    file.custom = f.custom;
+    changed.emplace_back(f.path, std::move(file));
+    links.emplace_back(f.path, sha256);
   }
-  if (auto put = blobs_->Put(bytes); !put) return put.error();
-  tuf::TargetFile file;
-  file.length = static_cast<std::int64_t>(bytes.size());
-  file.hashes = {{"sha256", sha256}};
+  if (changed.empty()) return false;
   FERRY_TRY(PublishLocked(reason, "origin",
                           [&](tuf::Repository& repo, std::vector<ArtifactRecord>&) -> Status {
-                            return repo.AddTargetInfo(role, path, file);
+                            for (const auto& [path, file] : changed) {
+                              FERRY_TRY(repo.AddTargetInfo(role, path, file));
+                            }
+                            return OkStatus();
                           },
-                          {{path, sha256}}));
+                          links));
   return true;
+}
+
+std::map<std::string, tuf::TargetFile> OriginService::RoleTargets(const std::string& role) {
+  std::lock_guard lock(publish_mu_);
+  (void)ReloadIfStale();
+  const tuf::Targets* t = repo_->targets(role);
+  return t ? t->targets : std::map<std::string, tuf::TargetFile>{};
 }
 
 tuf::Root OriginService::CurrentRoot() {
@@ -492,7 +521,7 @@ Result<store::GcStats> OriginService::CollectGarbage() {
     // Also every file the current repository lists (e.g. mirrors.json, which is no artifact).
     std::lock_guard lock(publish_mu_);
     FERRY_TRY(ReloadIfStale());
-    for (const char* role : {"targets", "mirrors"}) {
+    for (const char* role : {"targets", "mirrors", "deltas"}) {
       if (const tuf::Targets* t = repo_->targets(role)) {
         for (const auto& [path, f] : t->targets) {
           for (const auto& [alg, digest] : f.hashes) set.insert(digest);

@@ -8,7 +8,8 @@
 //   DATA/blobs/               content-addressed blobs (uploads, release files)
 //   DATA/repo/metadata/       published metadata (served as /metadata/)
 //   DATA/repo/targets/        hard links to blobs under consistent-snapshot names (/targets/)
-//   DATA/keys/online/         snapshot.key, timestamp.key, mirrors.key (0600; the server's keys)
+//   DATA/keys/online/         snapshot.key, timestamp.key, mirrors.key, deltas.key (0600; the
+//                             server's keys)
 //   DATA/publish.lock         serializes publishers across processes (server and admin tool)
 //
 // Publishing (PublishLocked): apply the change to the in-memory repository -> stage the signed
@@ -147,6 +148,17 @@ class OriginService {
   // it as a blob and linking it into repo/targets. Unchanged content: nothing is published.
   Result<bool> PublishTargetFile(const std::string& role, const std::string& path,
                                  const std::string& bytes, const std::string& reason);
+  // Several at once, in one publish (unchanged ones skipped; false if none changed).
+  struct NewTargetFile {
+    std::string path;
+    std::string bytes;
+    std::optional<json::Value> custom;
+  };
+  Result<bool> PublishTargetFiles(const std::string& role, const std::vector<NewTargetFile>& files,
+                                  const std::string& reason);
+
+  // The targets a role currently lists (empty if the role has none or does not exist).
+  std::map<std::string, tuf::TargetFile> RoleTargets(const std::string& role);
 
   // The repository's current root (a copy).
   tuf::Root CurrentRoot();
