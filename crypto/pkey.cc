@@ -65,19 +65,18 @@ bool IsUsableRsa(EVP_PKEY* key) {
 
 }  // namespace
 
-bool PemVerify(std::string_view pem, PkeyScheme scheme, ByteSpan message, ByteSpan signature) {
-  ErrorQueueGuard clear_errors;
-  if (signature.empty()) return false;
+namespace {
 
-  auto key = ReadPublicKey(pem);
-  if (key == nullptr) return false;
+bool VerifyWithKey(EVP_PKEY* key, PkeyScheme scheme, ByteSpan message, ByteSpan signature) {
+  ErrorQueueGuard clear_errors;
+  if (signature.empty() || key == nullptr) return false;
   switch (scheme) {
     case PkeyScheme::kEcdsaSha256:
-      if (!IsP256(key.get())) return false;
+      if (!IsP256(key)) return false;
       break;
     case PkeyScheme::kRsaPssSha256:
     case PkeyScheme::kRsaPkcs1v15Sha256:
-      if (!IsUsableRsa(key.get())) return false;
+      if (!IsUsableRsa(key)) return false;
       break;
     default:
       return false;
@@ -86,7 +85,7 @@ bool PemVerify(std::string_view pem, PkeyScheme scheme, ByteSpan message, ByteSp
   std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
   if (ctx == nullptr) return false;
   EVP_PKEY_CTX* pctx = nullptr;  // owned by ctx
-  if (EVP_DigestVerifyInit_ex(ctx.get(), &pctx, "SHA256", nullptr, nullptr, key.get(), nullptr) !=
+  if (EVP_DigestVerifyInit_ex(ctx.get(), &pctx, "SHA256", nullptr, nullptr, key, nullptr) !=
       1) {
     return false;
   }
@@ -105,6 +104,27 @@ bool PemVerify(std::string_view pem, PkeyScheme scheme, ByteSpan message, ByteSp
   // is not the unique DER form (trailing bytes, padded integers, BER lengths).
   return EVP_DigestVerify(ctx.get(), signature.data(), signature.size(), message.data(),
                           message.size()) == 1;
+}
+
+}  // namespace
+
+bool PemVerify(std::string_view pem, PkeyScheme scheme, ByteSpan message, ByteSpan signature) {
+  ErrorQueueGuard clear_errors;
+  auto key = ReadPublicKey(pem);
+  return VerifyWithKey(key.get(), scheme, message, signature);
+}
+
+std::optional<PemPublicKey> PemPublicKey::Parse(std::string_view pem) {
+  ErrorQueueGuard clear_errors;
+  auto key = ReadPublicKey(pem);
+  if (key == nullptr) return std::nullopt;
+  PemPublicKey out;
+  out.key_ = std::shared_ptr<void>(key.release(), [](void* p) { EVP_PKEY_free(static_cast<EVP_PKEY*>(p)); });
+  return out;
+}
+
+bool PemPublicKey::Verify(PkeyScheme scheme, ByteSpan message, ByteSpan signature) const {
+  return VerifyWithKey(static_cast<EVP_PKEY*>(key_.get()), scheme, message, signature);
 }
 
 }  // namespace ferry::crypto

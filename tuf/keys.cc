@@ -21,6 +21,11 @@ Result<Key> Key::FromJson(const json::Value& value) {
   key.scheme_ = scheme->as_string();
   key.public_ = pub->as_string();
   key.json_ = value;
+  if (key.keytype_ != "ed25519") {
+    if (auto pem = crypto::PemPublicKey::Parse(key.public_)) {
+      key.pem_ = std::make_shared<const crypto::PemPublicKey>(std::move(*pem));
+    }
+  }
   return key;
 }
 
@@ -45,13 +50,13 @@ bool Key::Verify(ByteSpan message, std::string_view sig_hex) const {
   }
   if ((keytype_ == "ecdsa" || keytype_ == "ecdsa-sha2-nistp256") &&
       scheme_ == "ecdsa-sha2-nistp256") {
-    return crypto::PemVerify(public_, crypto::PkeyScheme::kEcdsaSha256, message, *sig);
+    return pem_ && pem_->Verify(crypto::PkeyScheme::kEcdsaSha256, message, *sig);
   }
   if (keytype_ == "rsa" && scheme_ == "rsassa-pss-sha256") {
-    return crypto::PemVerify(public_, crypto::PkeyScheme::kRsaPssSha256, message, *sig);
+    return pem_ && pem_->Verify(crypto::PkeyScheme::kRsaPssSha256, message, *sig);
   }
   if (keytype_ == "rsa" && scheme_ == "rsa-pkcs1v15-sha256") {
-    return crypto::PemVerify(public_, crypto::PkeyScheme::kRsaPkcs1v15Sha256, message, *sig);
+    return pem_ && pem_->Verify(crypto::PkeyScheme::kRsaPkcs1v15Sha256, message, *sig);
   }
   return false;
 }

@@ -23,6 +23,7 @@
 #include "base/json.h"
 #include "base/result.h"
 #include "crypto/ed25519.h"
+#include "crypto/pkey.h"
 
 namespace ferry::tuf {
 
@@ -51,6 +52,8 @@ class Key {
   std::string scheme_;
   std::string public_;
   json::Value json_;
+  // ECDSA/RSA keys decoded once at parse time (nullptr for others or undecodable PEM).
+  std::shared_ptr<const crypto::PemPublicKey> pem_;
 };
 
 // Something that can sign metadata: an online key in the origin, an author's key in the CLI.

@@ -127,6 +127,20 @@ TEST_F(PkeyTest, EcdsaP256) {
   EXPECT_FALSE(Verify(PublicPem(other.get()), PkeyScheme::kEcdsaSha256, kMessage, sig));
 }
 
+TEST_F(PkeyTest, ParsedKeyVerifiesLikeOneShot) {
+  auto ec = PemPublicKey::Parse(PublicPem(ec_));
+  ASSERT_TRUE(ec.has_value());
+  const Bytes sig = Sign(ec_, kMessage, Padding::kNone);
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(ec->Verify(PkeyScheme::kEcdsaSha256, AsBytes(kMessage), sig));
+  EXPECT_FALSE(ec->Verify(PkeyScheme::kEcdsaSha256, AsBytes("other"), sig));
+  EXPECT_FALSE(ec->Verify(PkeyScheme::kRsaPssSha256, AsBytes(kMessage), sig));
+  auto rsa = PemPublicKey::Parse(PublicPem(rsa_));
+  ASSERT_TRUE(rsa.has_value());
+  EXPECT_TRUE(rsa->Verify(PkeyScheme::kRsaPssSha256, AsBytes(kMessage), Sign(rsa_, kMessage, Padding::kPss)));
+  EXPECT_FALSE(PemPublicKey::Parse("not a pem").has_value());
+  EXPECT_FALSE(PemPublicKey::Parse(PrivatePem(ec_)).has_value());
+}
+
 TEST_F(PkeyTest, EcdsaEmptyMessage) {
   const std::string pem = PublicPem(ec_);
   const Bytes sig = Sign(ec_, "", Padding::kNone);
