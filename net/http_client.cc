@@ -286,6 +286,10 @@ class HttpClient::Impl {
 asio::awaitable<Result<std::unique_ptr<Connection>>> HttpClient::Impl::Connect(const Url& url,
                                                                                 Budget& b) {
   auto c = std::make_unique<Connection>();
+  // Beast reads max(512, capacity - size) bytes per read_some into this buffer; without a
+  // reserve it stays at 512 bytes, and a body arrives in 512-byte pieces (a syscall, a timer
+  // re-arm and a sink call each).
+  c->buffer.reserve(kReadChunk);
   c->key = ConnectionKey(url);
   c->authority = url.Authority();
   if (url.tls()) {
