@@ -1,11 +1,11 @@
 #include "delta/container.h"
 
-#include <zlib.h>
-
 #include <algorithm>
 #include <cstring>
 #include <optional>
 #include <string>
+
+#include <zlib.h>
 
 #include "delta/byte_io.h"
 
@@ -42,8 +42,8 @@ Result<std::optional<std::size_t>> InflateAppend(ByteSpan in, Bytes& out, std::u
       in_pos += n;
     }
     // One byte of slack past the limit tells "ends exactly at the limit" from "exceeds it".
-    const std::size_t room = static_cast<std::size_t>(
-        std::min<std::uint64_t>(kInflateChunk, max_size - out.size() + 1));
+    const std::size_t room =
+        static_cast<std::size_t>(std::min<std::uint64_t>(kInflateChunk, max_size - out.size() + 1));
     const std::size_t before = out.size();
     out.resize(before + room);
     z.next_out = out.data() + before;
@@ -57,7 +57,7 @@ Result<std::optional<std::size_t>> InflateAppend(ByteSpan in, Bytes& out, std::u
     }
     if (rc == Z_STREAM_END) break;
     if (rc == Z_BUF_ERROR && z.avail_in == 0 && in_pos == in.size()) break;  // input ran out
-    if (rc != Z_OK && rc != Z_BUF_ERROR) break;  // data error
+    if (rc != Z_OK && rc != Z_BUF_ERROR) break;                              // data error
   }
   const std::size_t used = static_cast<std::size_t>(in_pos - z.avail_in);
   inflateEnd(&z);
@@ -204,8 +204,8 @@ Status ExpandZip(ByteSpan file, Expander& ex) {
     const std::uint8_t* c = file.data() + p;
     const std::uint16_t method = GetLe16(c + 10);
     const std::uint32_t csize = GetLe32(c + 20);
-    const std::size_t var = static_cast<std::size_t>(GetLe16(c + 28)) + GetLe16(c + 30) +
-                            GetLe16(c + 32);
+    const std::size_t var =
+        static_cast<std::size_t>(GetLe16(c + 28)) + GetLe16(c + 30) + GetLe16(c + 32);
     const std::uint32_t local = GetLe32(c + 42);
     if (cd_end - p - kZipCentralSize < var) break;
     p += kZipCentralSize + var;

@@ -22,7 +22,7 @@ constexpr unsigned kMinLookahead = kMaxMatch + kMinMatch + 1;
 constexpr unsigned kTooFar = 4096;        // length-3 matches farther than this are dropped
 constexpr unsigned kWinInit = kMaxMatch;  // bytes zeroed past the input (zlib's high_water)
 constexpr unsigned kNil = 0;
-constexpr unsigned kWindowPadding = 64;   // slack for 4-byte hash reads and 8-byte compares
+constexpr unsigned kWindowPadding = 64;  // slack for 4-byte hash reads and 8-byte compares
 
 enum class Parser { kFast, kSlow };
 struct Config {
@@ -90,10 +90,9 @@ class Deflater {
   unsigned InsertString(unsigned str) {
     if (chromium_) {
       const std::uint8_t* b = &window_[str];
-      const std::uint32_t v = static_cast<std::uint32_t>(b[0]) |
-                              static_cast<std::uint32_t>(b[1]) << 8 |
-                              static_cast<std::uint32_t>(b[2]) << 16 |
-                              static_cast<std::uint32_t>(b[3]) << 24;
+      const std::uint32_t v =
+          static_cast<std::uint32_t>(b[0]) | static_cast<std::uint32_t>(b[1]) << 8 |
+          static_cast<std::uint32_t>(b[2]) << 16 | static_cast<std::uint32_t>(b[3]) << 24;
       ins_h_ = ((v * 66521u + 66521u) >> 16) & hash_mask_;
     } else {
       UpdateHash(window_[str + kMinMatch - 1]);
@@ -230,8 +229,7 @@ class Deflater {
   void FlushBlock(bool last) {
     const std::uint8_t* buf =
         block_start_ >= 0 ? window_.data() + static_cast<std::size_t>(block_start_) : nullptr;
-    const auto stored_len =
-        static_cast<std::uint64_t>(static_cast<long>(strstart_) - block_start_);
+    const auto stored_len = static_cast<std::uint64_t>(static_cast<long>(strstart_) - block_start_);
     writer_.FlushBlock(buf, stored_len, last);
     block_start_ = static_cast<long>(strstart_);
     Bytes& pending = writer_.pending();

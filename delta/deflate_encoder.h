@@ -42,8 +42,8 @@ enum class DeflateStrategy : std::uint8_t {
 
 struct DeflateParams {
   DeflateFlavor flavor = DeflateFlavor::kZlib;
-  int level = 6;       // 1..9 (level 0, stored-only, is not supported)
-  int mem_level = 8;   // 1..9
+  int level = 6;      // 1..9 (level 0, stored-only, is not supported)
+  int mem_level = 8;  // 1..9
   DeflateStrategy strategy = DeflateStrategy::kDefault;
   int window_bits = 15;  // 9..15 (zlib turns 8 into 9 for raw streams; so do we)
 

@@ -16,11 +16,10 @@ constexpr int kStoredBlock = 0;
 constexpr int kStaticTrees = 1;
 constexpr int kDynTrees = 2;
 
-constexpr std::array<int, kLengthCodes> kExtraLBits = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1,
-                                                       1, 1, 2, 2, 2, 2, 3, 3, 3, 3,
-                                                       4, 4, 4, 4, 5, 5, 5, 5, 0};
-constexpr std::array<int, kDCodes> kExtraDBits = {0, 0, 0, 0, 1, 1, 2,  2,  3,  3,
-                                                  4, 4, 5, 5, 6, 6, 7,  7,  8,  8,
+constexpr std::array<int, kLengthCodes> kExtraLBits = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2,
+                                                       2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
+constexpr std::array<int, kDCodes> kExtraDBits = {0, 0, 0,  0,  1,  1,  2,  2,  3,  3,
+                                                  4, 4, 5,  5,  6,  6,  7,  7,  8,  8,
                                                   9, 9, 10, 10, 11, 11, 12, 12, 13, 13};
 constexpr std::array<int, kBLCodes> kExtraBlBits = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
                                                     0, 0, 0, 0, 0, 0, 2, 3, 7};
@@ -355,13 +354,12 @@ void BlockWriter::SendTree(const Tree& tree, int max_code) {
 
 namespace {
 const StaticDesc* LDesc() {
-  static const StaticDesc d{Tables().ltree_len.data(), kExtraLBits.data(),
-                                         kLiterals + 1, kLCodes, kMaxBits};
+  static const StaticDesc d{Tables().ltree_len.data(), kExtraLBits.data(), kLiterals + 1, kLCodes,
+                            kMaxBits};
   return &d;
 }
 const StaticDesc* DDesc() {
-  static const StaticDesc d{Tables().dtree_len.data(), kExtraDBits.data(), 0,
-                                         kDCodes, kMaxBits};
+  static const StaticDesc d{Tables().dtree_len.data(), kExtraDBits.data(), 0, kDCodes, kMaxBits};
   return &d;
 }
 const StaticDesc* BlDesc() {
@@ -447,8 +445,7 @@ void BlockWriter::FlushBlock(const std::uint8_t* stored, std::uint64_t stored_le
     StoredBlock(stored, stored_len, last);
   } else if (static_lenb == opt_lenb) {
     SendBits(static_cast<std::uint32_t>((kStaticTrees << 1) + (last ? 1 : 0)), 3);
-    CompressBlock(t.ltree_code.data(), t.ltree_len.data(), t.dtree_code.data(),
-                  t.dtree_len.data());
+    CompressBlock(t.ltree_code.data(), t.ltree_len.data(), t.dtree_code.data(), t.dtree_len.data());
   } else {
     SendBits(static_cast<std::uint32_t>((kDynTrees << 1) + (last ? 1 : 0)), 3);
     SendAllTrees(l_max_code_ + 1, d_max_code_ + 1, max_blindex + 1);

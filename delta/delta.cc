@@ -30,12 +30,12 @@ struct Candidate {
 
 Status CheckOptions(const CreateOptions& o) {
   if (o.level < 1 || o.level > 22) {
-    return Error(Errc::kInvalidArgument, "zstd level " + std::to_string(o.level) +
-                                             " is outside 1..22");
+    return Error(Errc::kInvalidArgument,
+                 "zstd level " + std::to_string(o.level) + " is outside 1..22");
   }
   if (o.max_window_log < 10 || o.max_window_log > 31) {
-    return Error(Errc::kInvalidArgument, "max_window_log " + std::to_string(o.max_window_log) +
-                                             " is outside 10..31");
+    return Error(Errc::kInvalidArgument,
+                 "max_window_log " + std::to_string(o.max_window_log) + " is outside 10..31");
   }
   return OkStatus();
 }
@@ -118,9 +118,8 @@ Result<Bytes> CreatePatch(ByteSpan base, ByteSpan target, const CreateOptions& o
   }
   for (const Candidate& c : candidates) rep.candidates.push_back({c.method, c.patch.size()});
 
-  std::stable_sort(candidates.begin(), candidates.end(), [](const auto& a, const auto& b) {
-    return a.patch.size() < b.patch.size();
-  });
+  std::stable_sort(candidates.begin(), candidates.end(),
+                   [](const auto& a, const auto& b) { return a.patch.size() < b.patch.size(); });
   ApplyLimits limits;
   limits.max_target_size = target.size();
   limits.max_expanded_size = options.max_expanded_size;
@@ -195,8 +194,8 @@ Status ApplyPatchTo(ByteSpan base, ByteSpan patch, const ApplyLimits& limits,
       break;
     case Method::kGzip:
     case Method::kZip:
-      FERRY_TRY(internal::ApplyExpanded(h.method, h.window_log, base, v.params, v.payload,
-                                        limits, out));
+      FERRY_TRY(
+          internal::ApplyExpanded(h.method, h.window_log, base, v.params, v.payload, limits, out));
       break;
   }
   if (written != h.target_size) {

@@ -52,7 +52,7 @@ struct CreateOptions {
 struct ApplyLimits {
   std::uint64_t max_target_size = std::uint64_t{1} << 31;    // 2 GiB
   std::uint64_t max_expanded_size = std::uint64_t{1} << 31;  // decompressed base or target
-  int max_window_log = 27;                                    // 128 MiB zstd window
+  int max_window_log = 27;                                   // 128 MiB zstd window
 };
 
 // What CreatePatch chose and why (for logs and benchmarks).

@@ -35,8 +35,8 @@ Bytes EncodeParams(std::uint64_t base_size, std::uint64_t target_size, std::uint
     out.push_back(static_cast<std::uint8_t>(r.params.flavor));
     out.push_back(static_cast<std::uint8_t>(r.params.level));
     out.push_back(static_cast<std::uint8_t>(r.params.mem_level));
-    out.push_back(static_cast<std::uint8_t>(static_cast<int>(r.params.strategy) << 4 |
-                                            r.params.window_bits));
+    out.push_back(
+        static_cast<std::uint8_t>(static_cast<int>(r.params.strategy) << 4 | r.params.window_bits));
   }
   return out;
 }
@@ -53,8 +53,8 @@ Result<DecodedParams> DecodeParams(ByteSpan params) {
   DecodedParams d;
   ByteReader r(params);
   std::uint32_t run_count = 0;
-  if (!r.U64(&d.base_size) || !r.U64(&d.target_size) || !r.U32(&d.streams) ||
-      !r.U32(&d.flags) || !r.U32(&run_count)) {
+  if (!r.U64(&d.base_size) || !r.U64(&d.target_size) || !r.U32(&d.streams) || !r.U32(&d.flags) ||
+      !r.U32(&run_count)) {
     return Error(Errc::kParseError, "compression-aware params are truncated");
   }
   if ((d.flags & ~kFlagPrefixHasBaseFile) != 0) {
@@ -182,10 +182,9 @@ Status ApplyExpanded(Method method, int window_log, ByteSpan base, ByteSpan para
                      ByteSpan payload, const ApplyLimits& limits, const ChunkSink& sink) {
   FERRY_ASSIGN_OR_RETURN(DecodedParams p, DecodeParams(params));
   if (p.base_size > limits.max_expanded_size || p.target_size > limits.max_expanded_size) {
-    return Error(Errc::kTooLarge, "expanded form of " +
-                                      std::to_string(std::max(p.base_size, p.target_size)) +
-                                      " bytes exceeds the limit of " +
-                                      std::to_string(limits.max_expanded_size));
+    return Error(Errc::kTooLarge,
+                 "expanded form of " + std::to_string(std::max(p.base_size, p.target_size)) +
+                     " bytes exceeds the limit of " + std::to_string(limits.max_expanded_size));
   }
   if (p.streams > p.target_size / kRecordHeaderSize) {
     return Error(Errc::kParseError, "more deflate streams than the expanded target can hold");
@@ -194,8 +193,7 @@ Status ApplyExpanded(Method method, int window_log, ByteSpan base, ByteSpan para
   FERRY_ASSIGN_OR_RETURN(Expansion base_exp, Expand(base, kind, p.base_size));
   if (base_exp.data.size() != p.base_size) {
     return Error(Errc::kParseError, "base expands to " + std::to_string(base_exp.data.size()) +
-                                        " bytes, the patch expects " +
-                                        std::to_string(p.base_size));
+                                        " bytes, the patch expects " + std::to_string(p.base_size));
   }
   if ((p.flags & kFlagPrefixHasBaseFile) != 0) {
     base_exp.data.insert(base_exp.data.end(), base.begin(), base.end());
@@ -234,14 +232,12 @@ Status ApplyExpanded(Method method, int window_log, ByteSpan base, ByteSpan para
         used_in_run = 0;
       }
     } else {
-      return Error(Errc::kParseError, "expanded target: unknown record tag " +
-                                          std::to_string(tag));
+      return Error(Errc::kParseError, "expanded target: unknown record tag " + std::to_string(tag));
     }
   }
   if (streams != p.streams) {
     return Error(Errc::kParseError, "expanded target has " + std::to_string(streams) +
-                                        " streams, the params list " +
-                                        std::to_string(p.streams));
+                                        " streams, the params list " + std::to_string(p.streams));
   }
   return OkStatus();
 }

@@ -40,8 +40,7 @@ struct ExpandedPatch {
 // reason in *why) when the method does not apply: no deflate stream, none reproducible, or an
 // expansion larger than options.max_expanded_size. Errors only for zstd failures.
 Result<std::optional<ExpandedPatch>> CreateExpanded(ByteSpan base, ByteSpan target,
-                                                    const CreateOptions& options,
-                                                    std::string* why);
+                                                    const CreateOptions& options, std::string* why);
 
 // Decodes a kGzip/kZip payload (the base is already verified against the header) and streams
 // the rebuilt target to `sink`. Checks the params against `limits` before expanding anything.

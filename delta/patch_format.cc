@@ -1,10 +1,10 @@
 #include "delta/patch_format.h"
 
-#include <zlib.h>
-
 #include <algorithm>
 #include <cstring>
 #include <string>
+
+#include <zlib.h>
 
 #include "delta/byte_io.h"
 
@@ -86,8 +86,8 @@ Result<PatchView> ParsePatch(ByteSpan patch) {
     return Error(Errc::kUnsupported, "patch has unknown flags set");
   }
   if (h.window_log < 10 || h.window_log > 31) {
-    return Error(Errc::kParseError, "patch window log " + std::to_string(h.window_log) +
-                                        " is outside 10..31");
+    return Error(Errc::kParseError,
+                 "patch window log " + std::to_string(h.window_log) + " is outside 10..31");
   }
   h.base_size = GetLe64(patch.data() + 16);
   h.target_size = GetLe64(patch.data() + 24);

@@ -29,7 +29,7 @@
 
 namespace ferry::delta {
 
-inline constexpr std::array<std::uint8_t, 8> kPatchMagic = {0x89, 'F', 'D', 'T',
+inline constexpr std::array<std::uint8_t, 8> kPatchMagic = {0x89, 'F',  'D',  'T',
                                                             '\r', '\n', 0x1a, '\n'};
 inline constexpr std::uint16_t kPatchFormatVersion = 1;
 inline constexpr std::size_t kPatchHeaderSize = 112;

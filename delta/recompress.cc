@@ -30,8 +30,7 @@ std::vector<DeflateParams> ParamSearch::Candidates(int level_hint) const {
     if (l != level_hint) levels.push_back(l);
   }
   std::vector<int> mem_levels = {8, 9};
-  std::vector<DeflateStrategy> strategies = {DeflateStrategy::kDefault,
-                                             DeflateStrategy::kFiltered};
+  std::vector<DeflateStrategy> strategies = {DeflateStrategy::kDefault, DeflateStrategy::kFiltered};
   std::vector<int> window_bits = {15};
   if (exhaustive_) {
     for (int m = 7; m >= 1; --m) mem_levels.push_back(m);

@@ -1,13 +1,13 @@
 #include "delta/zstd_prefix.h"
 
-#include <zstd.h>
-#include <zstd_errors.h>
-
 #include <algorithm>
 #include <array>
 #include <bit>
 #include <memory>
 #include <string>
+
+#include <zstd.h>
+#include <zstd_errors.h>
 
 namespace ferry::delta::internal {
 namespace {

@@ -99,8 +99,8 @@ int main(int argc, char** argv) {
     if (!Read(pos[1], &base, &err) || !Read(pos[2], &target, &err)) return Fail(err);
     const auto t0 = std::chrono::steady_clock::now();
     ferry::delta::CreateReport report;
-    auto patch = ferry::delta::CreatePatch(ferry::AsBytes(base), ferry::AsBytes(target), copt,
-                                           &report);
+    auto patch =
+        ferry::delta::CreatePatch(ferry::AsBytes(base), ferry::AsBytes(target), copt, &report);
     const double secs = Seconds(t0);
     if (!patch) return Fail(patch.error().ToString());
     auto w = ferry::WriteFileAtomic(pos[3], ferry::AsChars(*patch));
@@ -127,14 +127,13 @@ int main(int argc, char** argv) {
     if (!Read(pos[1], &patch, &err)) return Fail(err);
     auto h = ferry::delta::ReadPatchHeader(ferry::AsBytes(patch));
     if (!h) return Fail(h.error().ToString());
-    std::printf("method %s\nwindow_log %d\nbase_size %llu\nbase_sha256 %s\ntarget_size %llu\n"
-                "target_sha256 %s\nparams_size %u\npayload_size %llu\n",
-                std::string(MethodName(h->method)).c_str(), h->window_log,
-                static_cast<unsigned long long>(h->base_size),
-                ferry::HexEncode(h->base_sha256).c_str(),
-                static_cast<unsigned long long>(h->target_size),
-                ferry::HexEncode(h->target_sha256).c_str(), h->params_size,
-                static_cast<unsigned long long>(h->payload_size));
+    std::printf(
+        "method %s\nwindow_log %d\nbase_size %llu\nbase_sha256 %s\ntarget_size %llu\n"
+        "target_sha256 %s\nparams_size %u\npayload_size %llu\n",
+        std::string(MethodName(h->method)).c_str(), h->window_log,
+        static_cast<unsigned long long>(h->base_size), ferry::HexEncode(h->base_sha256).c_str(),
+        static_cast<unsigned long long>(h->target_size), ferry::HexEncode(h->target_sha256).c_str(),
+        h->params_size, static_cast<unsigned long long>(h->payload_size));
     return 0;
   }
   return Usage();

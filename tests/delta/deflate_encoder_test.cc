@@ -2,11 +2,11 @@
 // digests of Node.js output (kChromium flavor, testdata/chromium_deflate.txt).
 #include "delta/deflate_encoder.h"
 
-#include <gtest/gtest.h>
-
 #include <map>
 #include <sstream>
 #include <string>
+
+#include <gtest/gtest.h>
 
 #include "crypto/hash.h"
 #include "tests/delta/delta_testutil.h"
@@ -46,8 +46,8 @@ TEST(DeflateEncoder, MatchesSystemZlibOnEveryParameterSet) {
           for (int wbits : {9, 12, 15}) {
             const Bytes want = ZlibDeflateRaw(input, level, mem, strategy, wbits);
             const Bytes got = Ours(input, DeflateFlavor::kZlib, level, mem, strategy, wbits);
-            ASSERT_EQ(got, want) << name << " level " << level << " mem " << mem
-                                 << " strategy " << strategy << " wbits " << wbits;
+            ASSERT_EQ(got, want) << name << " level " << level << " mem " << mem << " strategy "
+                                 << strategy << " wbits " << wbits;
             ++compared;
           }
         }
@@ -151,8 +151,8 @@ TEST(DeflateEncoder, ValidatesParameters) {
   p = DeflateParams{};
   p.flavor = static_cast<DeflateFlavor>(3);
   EXPECT_FALSE(IsValidDeflateParams(p));
-  EXPECT_EQ(DeflateParamsToString(DeflateParams{DeflateFlavor::kChromium, 9, 8,
-                                                DeflateStrategy::kDefault, 15}),
+  EXPECT_EQ(DeflateParamsToString(
+                DeflateParams{DeflateFlavor::kChromium, 9, 8, DeflateStrategy::kDefault, 15}),
             "chromium/9/8/default/15");
 }
 

@@ -2,10 +2,10 @@
 // DeflateRaw(kZlib) must equal the system zlib's deflate(Z_FINISH) byte for byte, and both
 // flavors must inflate back to the input. Input: u8 level, u8 memLevel, u8 strategy,
 // u8 windowBits, then the data.
-#include <zlib.h>
-
 #include <cstdint>
 #include <cstdlib>
+
+#include <zlib.h>
 
 #include "delta/deflate_encoder.h"
 #include "tests/delta/delta_testutil.h"

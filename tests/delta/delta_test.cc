@@ -2,10 +2,10 @@
 // applier that refuses wrong bases, corrupt or truncated patches and over-limit claims.
 #include "delta/delta.h"
 
+#include <cstring>
+
 #include <gtest/gtest.h>
 #include <zlib.h>
-
-#include <cstring>
 
 #include "crypto/hash.h"
 #include "delta/byte_io.h"
@@ -39,7 +39,8 @@ Bytes Edit(const Bytes& in, std::uint32_t seed) {
     return out;
   }
   const Bytes fresh = MakeInput(seed, 300);
-  std::copy(fresh.begin(), fresh.begin() + 100, out.begin() + static_cast<std::ptrdiff_t>(out.size() / 5));
+  std::copy(fresh.begin(), fresh.begin() + 100,
+            out.begin() + static_cast<std::ptrdiff_t>(out.size() / 5));
   out.insert(out.begin() + static_cast<std::ptrdiff_t>(out.size() / 2), fresh.begin() + 100,
              fresh.end());
   out.erase(out.begin() + static_cast<std::ptrdiff_t>(out.size() * 4 / 5),
@@ -133,8 +134,7 @@ TEST(Delta, GzipRoundTripsAtEveryLevel) {
       o.strategy = strategy;
       o.name = "pkg.tar";
       CreateReport report;
-      const Bytes patch =
-          RoundTrip(Gzip(v1, o), Gzip(v2, o), Method::kGzip, Fast(), &report);
+      const Bytes patch = RoundTrip(Gzip(v1, o), Gzip(v2, o), Method::kGzip, Fast(), &report);
       EXPECT_EQ(report.streams_reproduced, 1u);
       // The content diff is tiny; the compressed files differ almost entirely.
       EXPECT_LT(patch.size(), 1500u) << "level " << level;
@@ -152,8 +152,7 @@ TEST(Delta, NpmTarballsFromNodeRebuildWithChromiumFlavor) {
 }
 
 TEST(Delta, ZipFamilyFixturesRoundTrip) {
-  for (const auto& [a, b] : {std::pair{"py-1.zip", "py-2.zip"},
-                             std::pair{"jar-1.jar", "jar-2.jar"},
+  for (const auto& [a, b] : {std::pair{"py-1.zip", "py-2.zip"}, std::pair{"jar-1.jar", "jar-2.jar"},
                              std::pair{"infozip-1.zip", "infozip-2.zip"}}) {
     CreateReport report;
     const Bytes v1 = ReadTestData(a);
@@ -379,8 +378,7 @@ TEST(Delta, InconsistentCompressionParamsAreRefused) {
   EXPECT_ERRC(ApplyPatch(base, Resealed(*patch, p, Le64Bytes(ebase + 1))), Errc::kParseError);
   // Expanded target size off by one: the zstd frame disagrees.
   const std::uint64_t etarget = GetLe64(patch->data() + p + 8);
-  EXPECT_ERRC(ApplyPatch(base, Resealed(*patch, p + 8, Le64Bytes(etarget - 1))),
-              Errc::kParseError);
+  EXPECT_ERRC(ApplyPatch(base, Resealed(*patch, p + 8, Le64Bytes(etarget - 1))), Errc::kParseError);
 }
 
 TEST(Delta, SinkErrorsStopApply) {

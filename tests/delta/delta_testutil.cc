@@ -1,13 +1,13 @@
 #include "tests/delta/delta_testutil.h"
 
-#include <zlib.h>
-
 #include <array>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
 #include <random>
 #include <string_view>
+
+#include <zlib.h>
 
 namespace ferry::delta::testing {
 namespace {
@@ -30,8 +30,8 @@ void Append(Bytes& out, std::string_view s) { Append(out, AsBytes(s)); }
 
 Bytes MakeInput(std::uint32_t seed, std::size_t size) {
   static constexpr std::array<std::string_view, 10> kWords = {
-      "alpha ", "beta ", "gamma ", "delta\n", "epsilon ", "zeta, ", "eta. ", "theta ",
-      "{ \"k\": 1 }\n", "function f(x) { return x; }\n"};
+      "alpha ", "beta ", "gamma ", "delta\n",        "epsilon ",
+      "zeta, ", "eta. ", "theta ", "{ \"k\": 1 }\n", "function f(x) { return x; }\n"};
   std::uint32_t s = seed;
   auto next = [&s] {
     s = s * 1664525u + 1013904223u;
@@ -67,8 +67,8 @@ Bytes ZlibDeflateRaw(ByteSpan data, int level, int mem_level, int strategy, int 
   z.avail_out = static_cast<uInt>(out.size());
   std::size_t pos = 0;
   do {
-    const std::size_t n = flush_every == 0 ? data.size() - pos
-                                           : std::min(flush_every, data.size() - pos);
+    const std::size_t n =
+        flush_every == 0 ? data.size() - pos : std::min(flush_every, data.size() - pos);
     z.next_in = const_cast<Bytef*>(data.data() + pos);
     z.avail_in = static_cast<uInt>(n);
     pos += n;

@@ -69,17 +69,16 @@ int main(int argc, char** argv) {
   GzipOptions flushed;
   flushed.flush_every = 500;
   ApplySeed(dir, "gzip_fallback", Gzip(text, flushed), Gzip(Edit(text, 3), flushed));
-  const std::vector<ZipEntry> z1 = {{"a", MakeInput(2, 1500)},
-                                    {"b", MakeInput(3, 800), 8, 9, true},
-                                    {"c", MakeInput(4, 300), 0}};
+  const std::vector<ZipEntry> z1 = {
+      {"a", MakeInput(2, 1500)}, {"b", MakeInput(3, 800), 8, 9, true}, {"c", MakeInput(4, 300), 0}};
   std::vector<ZipEntry> z2 = z1;
   z2[0].data = Edit(z1[0].data, 4);
   z2.push_back({"d", MakeInput(5, 400), 8, 1, false, 200});  // flushed: stays raw
   ApplySeed(dir, "zip", Zip(z1), Zip(z2));
 
   // Round-trip seeds: mode, level, split, bytes.
-  auto rt = [&](const std::string& name, std::uint8_t mode, std::uint8_t level,
-                std::uint16_t split, const Bytes& bytes) {
+  auto rt = [&](const std::string& name, std::uint8_t mode, std::uint8_t level, std::uint16_t split,
+                const Bytes& bytes) {
     Bytes seed = {mode, level, static_cast<std::uint8_t>(split),
                   static_cast<std::uint8_t>(split >> 8)};
     seed.insert(seed.end(), bytes.begin(), bytes.end());
