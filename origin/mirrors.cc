@@ -326,6 +326,13 @@ Result<Redirect> MirrorDirector::Choose(const std::string& path, const std::stri
   return r;
 }
 
+void MirrorDirector::ProbeSoon() {
+  auto mirrors = svc_.catalog().ListMirrors();
+  if (!mirrors) return;
+  std::lock_guard lock(mu_);
+  for (const auto& m : *mirrors) reported_.insert(m.name);
+}
+
 void MirrorDirector::PushNotices(net::HttpClient& http) {
   auto mirrors = svc_.catalog().ListMirrors();
   if (!mirrors) return;

@@ -71,6 +71,9 @@ class MirrorDirector {
 
   // POSTs the current timestamp to every mirror with a push URL (bounded, with retries).
   void PushNotices(net::HttpClient& http);
+  // Marks every mirror for the next Probe(all = false): after a publish, so the redirector
+  // learns soon which mirrors hold the new files.
+  void ProbeSoon();
 
   // The mirrors.json document for the given mirrors (healthy ones, sorted by name).
   static std::string MirrorsJson(const std::vector<MirrorRecord>& healthy, UnixTime now);

@@ -176,7 +176,10 @@ int Serve(int argc, char** argv) {
     while (!stopping) {
       const bool push = std::exchange(published, false);
       lock.unlock();
-      if (push) director.PushNotices(*http);
+      if (push) {
+        director.PushNotices(*http);
+        director.ProbeSoon();  // the next round (within seconds) sees who holds the new files
+      }
       const UnixTime now = options->clock();
       const bool full = now - last_full >= probe_every;
       if (full) last_full = now;

@@ -9,8 +9,11 @@ PACKAGES=(
   # libraries (docs/dependencies.md says why each is here)
   libboost1.81-all-dev libsodium-dev libssl-dev libzstd-dev zlib1g-dev libsqlite3-dev
   # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev minisign faketime openssl python3
+  libgtest-dev libgmock-dev libbenchmark-dev minisign faketime openssl python3 curl
 )
+# Node.js runs the tuf-js interop test; the machines ship Node 20. Only if there is none at all
+# do we take Debian's (tuf-js then may refuse it, and the interop test reports itself skipped).
+if ! command -v node >/dev/null 2>&1; then PACKAGES+=(nodejs npm); fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
