@@ -118,7 +118,12 @@ int CmdServe(int argc, char** argv) {
   std::fflush(stdout);
   service->Start();
   server.RunUntilSignal();  // SIGHUP reloads the TLS certificate and key
-  service->Stop();
+  if (!service->Stop(std::chrono::seconds(10))) {
+    // A download stalled on a silent upstream; the served state does not depend on it.
+    service->Log("stopped (a sync was still waiting for its upstream; abandoned)");
+    std::fflush(stderr);
+    std::_Exit(0);
+  }
   service->Log("stopped");
   return 0;
 }

@@ -15,7 +15,7 @@ MirrorService::MirrorService(ServiceOptions options)
   if (!options_.clock) options_.clock = NowUnix;
 }
 
-MirrorService::~MirrorService() { Stop(); }
+MirrorService::~MirrorService() { (void)Stop(); }
 
 void MirrorService::Log(const std::string& line) const {
   if (options_.log) {
@@ -110,26 +110,29 @@ SyncReport MirrorService::SyncNow(bool full) {
 
 void MirrorService::Start() {
   std::lock_guard lock(mu_);
-  if (started_) return;
+  if (started_ || thread_.joinable()) return;
   started_ = true;
   stopping_ = false;
+  loop_done_ = false;
   forwarder_->Start();
   if (origin_link_) origin_link_->Start();
   thread_ = std::thread([this] { Loop(); });
 }
 
-void MirrorService::Stop() {
+bool MirrorService::Stop(std::optional<std::chrono::milliseconds> timeout) {
   {
-    std::lock_guard lock(mu_);
-    if (!started_) return;
+    std::unique_lock lock(mu_);
+    if (!started_ && !thread_.joinable()) return true;
     started_ = false;
     stopping_ = true;
+    cancel_ = true;  // a sync in progress fails fast; the served state is untouched
+    cv_.notify_all();
+    if (timeout && !cv_.wait_for(lock, *timeout, [&] { return loop_done_; })) return false;
   }
-  cancel_ = true;  // a sync in progress fails fast; the served state is untouched
-  cv_.notify_all();
   if (thread_.joinable()) thread_.join();
   if (origin_link_) origin_link_->Stop();
   forwarder_->Stop();
+  return true;
 }
 
 void MirrorService::Trigger(const std::string& reason) {
@@ -179,6 +182,8 @@ void MirrorService::Loop() {
       next_poll = Clock::now() + std::min<Clock::duration>(backoff, poll);
     }
   }
+  loop_done_ = true;
+  cv_.notify_all();
 }
 
 MirrorService::NoticeOutcome MirrorService::HandleNotice(std::string_view body) {

@@ -88,9 +88,12 @@ class MirrorService {
   SyncReport SyncNow(bool full = false);
 
   // Starts the schedule, the origin link and the forwarder. Stop cancels a running sync's
-  // downloads, and joins everything.
+  // downloads and joins everything. A download stalled on a silent upstream only notices the
+  // cancellation at its next byte or timeout: Stop returns false if the sync thread has not
+  // finished within `timeout`, and leaves it running (the binary then exits at once, which is
+  // safe: the served state never depends on a sync finishing). Without a timeout it waits.
   void Start();
-  void Stop();
+  bool Stop(std::optional<std::chrono::milliseconds> timeout = std::nullopt);
 
   // Asks the schedule for a sync (coalesced; see the file comment).
   void Trigger(const std::string& reason);
@@ -141,6 +144,7 @@ class MirrorService {
   bool stopping_ = false;        // guarded by mu_
   bool trigger_pending_ = false; // guarded by mu_
   bool syncing_ = false;         // guarded by mu_
+  bool loop_done_ = false;       // guarded by mu_
   std::vector<std::string> last_warnings_;                   // guarded by mu_
   std::function<std::uint64_t()> bytes_served_;             // guarded by mu_
   std::mutex sync_mu_;  // one in-process sync at a time (SyncNow vs the schedule)

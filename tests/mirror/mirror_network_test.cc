@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <set>
 #include <thread>
 
 #include "base/fs.h"
@@ -23,6 +24,7 @@
 #include "net/http_client.h"
 #include "tests/integration/process.h"
 #include "tests/integration/scripted_server.h"
+#include "tests/net/net_test_util.h"
 #include "tests/testutil/testutil.h"
 #include "tuf/metadata.h"
 #include "tuf/paths.h"
@@ -30,6 +32,7 @@
 namespace ferry::testing {
 namespace {
 
+using ferry::net::testing::MakeSelfSignedCert;
 using Clock = std::chrono::steady_clock;
 
 int FreePort() {
@@ -616,6 +619,92 @@ TEST_F(MirrorNetworkTest, DiskQuotaFailsCleanlyAndTheMirrorKeepsServing) {
   ASSERT_TRUE(WaitForVersion(m, v2)) << ReadFileOrDie(m.log);
   r = Verify(m);
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+}
+
+// The two-stage order seen from outside: a client refreshing and downloading everything from the
+// mirror every 100 ms while the mirror syncs (slowly: under a bandwidth cap) never meets a
+// missing or wrong file, and sees the old state, then the new one.
+TEST_F(MirrorNetworkTest, ClientPollingDuringASyncNeverMeetsAMissingFile) {
+  MirrorProcess& m = NewMirror("m", origin_.url(), "[limits]\ndownload_rate = 64KiB\n");
+  Start(m);
+  ASSERT_TRUE(WaitFor([&] { return ServedVersion(m) > 0; }, std::chrono::seconds(30))) << ReadFileOrDie(m.log);
+  const std::int64_t v1 = ServedVersion(m);
+  std::atomic<bool> stop{false};
+  std::mutex mu;
+  std::vector<std::string> failures;
+  std::set<std::int64_t> versions_seen;
+  int polls = 0;
+  std::thread poller([&] {
+    mirror::HttpUpstreamOptions uo;
+    uo.base_url = m.url();
+    auto up = mirror::HttpUpstream::Create(uo);
+    const std::string root = ReadFileOrDie(root_);
+    while (!stop) {
+      auto crawl = mirror::CrawlRepository(**up, root, NowUnix());
+      std::lock_guard lock(mu);
+      ++polls;
+      if (!crawl || !crawl->ok()) {
+        failures.push_back(crawl ? crawl->problems.front() : crawl.error().ToString());
+      } else {
+        versions_seen.insert(crawl->timestamp_version);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
+  Release("app-2.0.tar", Content("2.0", 100000));
+  Release("app-2.1.tar", Content("2.1", 100000));
+  const auto start = Clock::now();
+  EXPECT_EQ(Post(m.url() + "/api/v1/notify", OriginTimestamp()).status, 202);
+  ASSERT_TRUE(WaitFor([&] { return ServedVersion(m) > v1; }, std::chrono::seconds(60))) << ReadFileOrDie(m.log);
+  const double secs = std::chrono::duration<double>(Clock::now() - start).count();
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  stop = true;
+  poller.join();
+  // 200 kB at 64 KiB/s after a one-second burst: the cap held the sync for seconds.
+  EXPECT_GE(secs, 1.5);
+  std::lock_guard lock(mu);
+  EXPECT_GE(polls, 10);
+  EXPECT_TRUE(failures.empty()) << failures.size() << " failed polls, first: " << failures.front();
+  EXPECT_TRUE(versions_seen.count(v1)) << "never saw the old state";
+  EXPECT_TRUE(versions_seen.count(ServedVersion(m))) << "never saw the new state";
+  RunResult r = Verify(m);
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+}
+
+// The HTTPS listener with an existing certificate, and its reload on SIGHUP: new connections get
+// the new certificate, and a client trusting only the old one is refused.
+TEST_F(MirrorNetworkTest, TlsListenerReloadsItsCertificateOnSighup) {
+  const std::string cert = dir_.Join("tls-cert.pem"), key = dir_.Join("tls-key.pem");
+  const std::string old_ca = dir_.Join("old-ca.pem");
+  ASSERT_TRUE(MakeSelfSignedCert(cert, key, "mirror A"));
+  ASSERT_OK(WriteFileAtomic(old_ca, ReadFileOrDie(cert)));
+  const int tls_port = FreePort();
+  MirrorProcess& m = NewMirror("m", origin_.url(),
+                               "[https]\nlisten = 127.0.0.1:" + std::to_string(tls_port) +
+                                   "\ntls_cert = " + cert + "\ntls_key = " + key + "\n");
+  Start(m);
+  ASSERT_TRUE(WaitFor([&] { return ServedVersion(m) > 0; }, std::chrono::seconds(20))) << ReadFileOrDie(m.log);
+  const std::string https = "https://127.0.0.1:" + std::to_string(tls_port);
+  auto fetch = [&](const std::string& ca) -> Result<std::string> {
+    net::HttpClientOptions o;
+    o.ca_file = ca;
+    o.use_system_ca = false;
+    o.keep_alive = false;
+    FERRY_ASSIGN_OR_RETURN(net::HttpClient client, net::HttpClient::Create(o));
+    return client.FetchToString(https + "/metadata/timestamp.json", 1 << 20);
+  };
+  auto body = fetch(old_ca);
+  ASSERT_OK(body);
+  EXPECT_EQ(*body, ReadFileOrDie(m.data() + "/repo/metadata/timestamp.json"));
+  ASSERT_TRUE(MakeSelfSignedCert(cert, key, "mirror B"));
+  m.process.Signal(SIGHUP);
+  ASSERT_TRUE(WaitFor([&] { return fetch(cert).ok(); }, std::chrono::seconds(10))) << ReadFileOrDie(m.log);
+  EXPECT_FALSE(fetch(old_ca).ok());
+  // A reload that fails keeps the current certificate.
+  ASSERT_OK(WriteFileAtomic(key, "not a key"));
+  m.process.Signal(SIGHUP);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_OK(fetch(cert));
 }
 
 }  // namespace
