@@ -146,7 +146,8 @@ Status RegisterRoutes(net::Server& server, MirrorService& svc) {
           json::Object e;
           e.Set("error", std::string(ErrcName(until.error().code())));
           e.Set("message", until.error().message());
-          return net::Response::Json(until.error().code() == Errc::kTooLarge ? 503 : 400,
+          const Errc code = until.error().code();
+          return net::Response::Json(code == Errc::kTooLarge || code == Errc::kTimeout ? 503 : 400,
                                      json::Encode(e) + "\n");
         }
         json::Object o;

@@ -214,6 +214,7 @@ MirrorService::NoticeOutcome MirrorService::HandleNotice(std::string_view body) 
 }
 
 Result<UnixTime> MirrorService::Subscribe(std::string_view url) {
+  if (!subscribe_limiter_.Allow()) return Error(Errc::kTimeout, "too many subscriptions; retry later");
   FERRY_ASSIGN_OR_RETURN(UnixTime until, subscribers_->Add(url, options_.clock()));
   Log("subscriber " + std::string(url) + " until " + FormatTufTime(until));
   return until;

@@ -101,7 +101,7 @@ class MirrorService {
   enum class NoticeOutcome { kAccepted, kIgnored, kRateLimited };
   // POST /api/v1/notify: verifies the body (mirror/notify.h) and triggers a sync if it is new.
   NoticeOutcome HandleNotice(std::string_view body);
-  // POST /api/v1/subscribe.
+  // POST /api/v1/subscribe (rate-limited: kTimeout when over the limit).
   Result<UnixTime> Subscribe(std::string_view url);
 
   StatusReport Report() const;
@@ -134,6 +134,7 @@ class MirrorService {
   std::unique_ptr<Forwarder> forwarder_;
   std::unique_ptr<OriginLink> origin_link_;
   NoticeLimiter notice_limiter_{5, 20};
+  NoticeLimiter subscribe_limiter_{1, 10};
   std::atomic<std::uint64_t> notices_accepted_{0}, notices_ignored_{0}, notices_dropped_{0};
   std::atomic<std::int64_t> notice_seen_version_{0};
 

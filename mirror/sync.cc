@@ -123,6 +123,11 @@ Result<bool> LinkFile(const std::string& src, const std::string& dest) {
   if (exists && S_ISREG(ds.st_mode) && ds.st_dev == ss.st_dev && ds.st_ino == ss.st_ino) {
     return false;
   }
+  // Blobs and repository on different file systems (not the recommended layout): the served
+  // file is a copy; one of the right size is taken as the copy made earlier.
+  if (exists && S_ISREG(ds.st_mode) && ds.st_dev != ss.st_dev && ds.st_size == ss.st_size) {
+    return false;
+  }
   if (!exists) {
     if (::link(src.c_str(), dest.c_str()) == 0) return true;
     if (errno != EXDEV && errno != EEXIST) {
