@@ -178,7 +178,11 @@ std::string MinisignPublicKey::Base64() const {
 }
 
 std::string MinisignPublicKey::Format() const {
-  return std::string(kUntrustedPrefix) + "minisign public key " + key_id_.ToString() + "\n" +
+  // Stock minisign prints the key number with "%" PRIX64, without zero padding; so do we, so
+  // that a key file round-trips byte for byte.
+  char id[17];
+  std::snprintf(id, sizeof id, "%llX", static_cast<unsigned long long>(key_id_.value()));
+  return std::string(kUntrustedPrefix) + "minisign public key " + id + "\n" +
          Base64() + "\n";
 }
 

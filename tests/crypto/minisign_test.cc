@@ -126,6 +126,10 @@ TEST(MinisignPublicKeyTest, ParsesStockKeyAndFormatsItBack) {
   EXPECT_EQ(key.public_key().Hex(), kGoldenPublicKeyHex);
   EXPECT_EQ(key.Format(), kGoldenPublicKey);
   EXPECT_EQ(key.Base64(), Lines(kGoldenPublicKey)[1]);
+  // A key number with a leading zero nibble is printed the way minisign prints it ("%" PRIX64,
+  // no padding), so a stock key file round-trips byte for byte whatever its id.
+  MinisignPublicKey small(MinisignKeyId(0x015B8E2DF7D8BA49), key.public_key());
+  EXPECT_EQ(Lines(small.Format())[0], "untrusted comment: minisign public key 15B8E2DF7D8BA49");
 
   // The bare base64 form (minisign -P), with or without newline, and CRLF line ends.
   auto bare = MinisignPublicKey::Parse(key.Base64());
