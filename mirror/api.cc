@@ -30,10 +30,14 @@ long long L(std::uint64_t v) { return static_cast<long long>(v); }
 
 std::string MetricsText(const StatusReport& r, const net::ServerMetrics& m) {
   std::string out;
-  out += "# HELP ferry_mirror_syncs_total Syncs by result.\n# TYPE ferry_mirror_syncs_total counter\n";
-  out += "ferry_mirror_syncs_total{result=\"published\"} " + std::to_string(r.state.syncs_published) + "\n";
-  out += "ferry_mirror_syncs_total{result=\"up_to_date\"} " + std::to_string(r.state.syncs_up_to_date) + "\n";
-  out += "ferry_mirror_syncs_total{result=\"failed\"} " + std::to_string(r.state.syncs_failed) + "\n";
+  out +=
+      "# HELP ferry_mirror_syncs_total Syncs by result.\n# TYPE ferry_mirror_syncs_total counter\n";
+  out += "ferry_mirror_syncs_total{result=\"published\"} " +
+         std::to_string(r.state.syncs_published) + "\n";
+  out += "ferry_mirror_syncs_total{result=\"up_to_date\"} " +
+         std::to_string(r.state.syncs_up_to_date) + "\n";
+  out +=
+      "ferry_mirror_syncs_total{result=\"failed\"} " + std::to_string(r.state.syncs_failed) + "\n";
   Gauge(out, "ferry_mirror_sync_bytes_total", "Bytes received from the upstream by all syncs.",
         L(r.state.sync_bytes_total), "counter");
   Gauge(out, "ferry_mirror_sync_targets_fetched_total", "Targets downloaded by all syncs.",
@@ -65,25 +69,34 @@ std::string MetricsText(const StatusReport& r, const net::ServerMetrics& m) {
   Gauge(out, "ferry_mirror_disk_quota_bytes", "limits.disk_quota (0: none).", L(r.disk_quota));
   Gauge(out, "ferry_mirror_subscribers", "Downstream mirrors subscribed to notices.",
         L(r.subscribers));
-  out += "# HELP ferry_mirror_notices_total Push notices by outcome.\n# TYPE ferry_mirror_notices_total counter\n";
-  out += "ferry_mirror_notices_total{result=\"accepted\"} " + std::to_string(r.notices_accepted) + "\n";
-  out += "ferry_mirror_notices_total{result=\"ignored\"} " + std::to_string(r.notices_ignored) + "\n";
-  out += "ferry_mirror_notices_total{result=\"rate_limited\"} " + std::to_string(r.notices_dropped) + "\n";
+  out +=
+      "# HELP ferry_mirror_notices_total Push notices by outcome.\n# TYPE "
+      "ferry_mirror_notices_total counter\n";
+  out += "ferry_mirror_notices_total{result=\"accepted\"} " + std::to_string(r.notices_accepted) +
+         "\n";
+  out +=
+      "ferry_mirror_notices_total{result=\"ignored\"} " + std::to_string(r.notices_ignored) + "\n";
+  out += "ferry_mirror_notices_total{result=\"rate_limited\"} " +
+         std::to_string(r.notices_dropped) + "\n";
   Gauge(out, "ferry_mirror_notices_forwarded_total", "Notices sent to subscribers.",
         L(r.notices_forwarded), "counter");
   Gauge(out, "ferry_mirror_heartbeats_total", "Heartbeats accepted by the origin.",
         L(r.heartbeats_sent), "counter");
   Gauge(out, "ferry_http_requests_total", "HTTP requests.", L(m.requests), "counter");
-  out += "# HELP ferry_http_responses_total HTTP responses by status class.\n# TYPE ferry_http_responses_total counter\n";
+  out +=
+      "# HELP ferry_http_responses_total HTTP responses by status class.\n# TYPE "
+      "ferry_http_responses_total counter\n";
   for (int c = 1; c <= 5; ++c) {
     out += "ferry_http_responses_total{class=\"" + std::to_string(c) + "xx\"} " +
            std::to_string(m.responses_by_class[static_cast<std::size_t>(c)]) + "\n";
   }
-  Gauge(out, "ferry_http_bytes_sent_total", "Bytes written to clients.", L(m.bytes_sent), "counter");
+  Gauge(out, "ferry_http_bytes_sent_total", "Bytes written to clients.", L(m.bytes_sent),
+        "counter");
   Gauge(out, "ferry_http_sendfile_bytes_total", "Body bytes sent with sendfile(2).",
         L(m.sendfile_bytes), "counter");
   Gauge(out, "ferry_http_connections_open", "Open connections.", L(m.connections_open));
-  Gauge(out, "ferry_http_timeouts_total", "Connections closed by a timeout.", L(m.timeouts), "counter");
+  Gauge(out, "ferry_http_timeouts_total", "Connections closed by a timeout.", L(m.timeouts),
+        "counter");
   return out;
 }
 
@@ -98,8 +111,8 @@ Status RegisterRoutes(net::Server& server, MirrorService& svc) {
   auto status = [&svc](net::Request& req, net::BodyReader&) -> net::Reply {
     StatusReport r = svc.Report();
     const bool json = WantsJson(req);
-    net::Response resp = json ? net::Response::Json(200, StatusJson(r))
-                              : net::Response::Text(200, StatusHtml(r));
+    net::Response resp =
+        json ? net::Response::Json(200, StatusJson(r)) : net::Response::Text(200, StatusHtml(r));
     if (!json) resp.headers.Set("Content-Type", "text/html; charset=utf-8");
     resp.headers.Set("Cache-Control", "no-cache");
     resp.headers.Set("Vary", "Accept");
@@ -109,18 +122,20 @@ Status RegisterRoutes(net::Server& server, MirrorService& svc) {
   FERRY_TRY(server.AddRoute("GET", "/", status));
   FERRY_TRY(server.AddRoute("GET", "/status", status));
 
-  FERRY_TRY(server.AddRoute("GET", "/healthz", [&svc](net::Request&, net::BodyReader&) -> net::Reply {
-    StatusReport r = svc.Report();
-    net::Response resp = r.stale ? net::Response::Text(503, "stale: " + r.stale_reason + "\n")
-                                 : net::Response::Text(200, "ok\n");
-    resp.headers.Set("Cache-Control", "no-cache");
-    return resp;
-  }));
-  FERRY_TRY(server.AddRoute("GET", "/metrics", [&svc, &server](net::Request&, net::BodyReader&) -> net::Reply {
-    net::Response resp = net::Response::Text(200, MetricsText(svc.Report(), server.metrics()));
-    resp.headers.Set("Content-Type", "text/plain; version=0.0.4");
-    return resp;
-  }));
+  FERRY_TRY(
+      server.AddRoute("GET", "/healthz", [&svc](net::Request&, net::BodyReader&) -> net::Reply {
+        StatusReport r = svc.Report();
+        net::Response resp = r.stale ? net::Response::Text(503, "stale: " + r.stale_reason + "\n")
+                                     : net::Response::Text(200, "ok\n");
+        resp.headers.Set("Cache-Control", "no-cache");
+        return resp;
+      }));
+  FERRY_TRY(server.AddRoute(
+      "GET", "/metrics", [&svc, &server](net::Request&, net::BodyReader&) -> net::Reply {
+        net::Response resp = net::Response::Text(200, MetricsText(svc.Report(), server.metrics()));
+        resp.headers.Set("Content-Type", "text/plain; version=0.0.4");
+        return resp;
+      }));
 
   FERRY_TRY(server.AddRoute(
       "POST", "/api/v1/notify",
@@ -138,8 +153,10 @@ Status RegisterRoutes(net::Server& server, MirrorService& svc) {
         auto doc = json::Parse(*bytes);
         const json::Value* url = doc ? doc->Find("url") : nullptr;
         if (!url || !url->is_string()) {
-          return net::Response::Json(400, "{\"error\": \"invalid_argument\", \"message\": "
-                                          "\"send {\\\"url\\\": \\\"http(s)://.../api/v1/notify\\\"}\"}\n");
+          return net::Response::Json(
+              400,
+              "{\"error\": \"invalid_argument\", \"message\": "
+              "\"send {\\\"url\\\": \\\"http(s)://.../api/v1/notify\\\"}\"}\n");
         }
         auto until = svc.Subscribe(url->as_string());
         if (!until) {

@@ -13,24 +13,45 @@ std::string MirrorConfig::NotifyUrl() const {
 }
 
 const std::set<std::string>& MirrorConfigKeys() {
-  static const std::set<std::string> kKeys = {
-      "data_dir",
-      "mirror.name", "mirror.region", "mirror.country", "mirror.contact", "mirror.capacity_mbps",
-      "upstream.url", "upstream.root", "upstream.ca_file", "upstream.subscribe",
-      "http.listen", "http.public_url", "http.io_threads", "http.worker_threads",
-      "https.listen", "https.tls_cert", "https.tls_key",
-      "sync.poll_interval", "sync.min_interval", "sync.parallel_fetches", "sync.retention",
-      "sync.gc_every", "sync.gc_grace", "sync.stale_after",
-      "limits.download_rate", "limits.disk_quota",
-      "origin.url", "origin.token_file", "origin.heartbeat_interval",
-      "notify.max_subscribers", "notify.subscription_ttl"};
+  static const std::set<std::string> kKeys = {"data_dir",
+                                              "mirror.name",
+                                              "mirror.region",
+                                              "mirror.country",
+                                              "mirror.contact",
+                                              "mirror.capacity_mbps",
+                                              "upstream.url",
+                                              "upstream.root",
+                                              "upstream.ca_file",
+                                              "upstream.subscribe",
+                                              "http.listen",
+                                              "http.public_url",
+                                              "http.io_threads",
+                                              "http.worker_threads",
+                                              "https.listen",
+                                              "https.tls_cert",
+                                              "https.tls_key",
+                                              "sync.poll_interval",
+                                              "sync.min_interval",
+                                              "sync.parallel_fetches",
+                                              "sync.retention",
+                                              "sync.gc_every",
+                                              "sync.gc_grace",
+                                              "sync.stale_after",
+                                              "limits.download_rate",
+                                              "limits.disk_quota",
+                                              "origin.url",
+                                              "origin.token_file",
+                                              "origin.heartbeat_interval",
+                                              "notify.max_subscribers",
+                                              "notify.subscription_ttl"};
   return kKeys;
 }
 
 Status ParseListenAddress(const std::string& text, std::string* address, std::uint16_t* port) {
   const std::size_t colon = text.rfind(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {
-    return Error(Errc::kInvalidArgument, "listen address must be ADDRESS:PORT, got \"" + text + "\"");
+    return Error(Errc::kInvalidArgument,
+                 "listen address must be ADDRESS:PORT, got \"" + text + "\"");
   }
   std::string a = text.substr(0, colon);
   if (a.size() > 2 && a.front() == '[' && a.back() == ']') a = a.substr(1, a.size() - 2);
@@ -90,20 +111,30 @@ Result<MirrorConfig> ParseMirrorConfig(const Config& c) {
   FERRY_ASSIGN_OR_RETURN(m.tls_listen, c.GetString("https.listen"));
   FERRY_ASSIGN_OR_RETURN(m.tls_cert, c.GetString("https.tls_cert"));
   FERRY_ASSIGN_OR_RETURN(m.tls_key, c.GetString("https.tls_key"));
-  FERRY_ASSIGN_OR_RETURN(m.poll_interval_seconds, c.GetDurationSeconds("sync.poll_interval", m.poll_interval_seconds));
-  FERRY_ASSIGN_OR_RETURN(m.min_interval_seconds, c.GetDurationSeconds("sync.min_interval", m.min_interval_seconds));
+  FERRY_ASSIGN_OR_RETURN(m.poll_interval_seconds,
+                         c.GetDurationSeconds("sync.poll_interval", m.poll_interval_seconds));
+  FERRY_ASSIGN_OR_RETURN(m.min_interval_seconds,
+                         c.GetDurationSeconds("sync.min_interval", m.min_interval_seconds));
   FERRY_ASSIGN_OR_RETURN(parallel, c.GetInt("sync.parallel_fetches", parallel));
-  FERRY_ASSIGN_OR_RETURN(m.retention_seconds, c.GetDurationSeconds("sync.retention", m.retention_seconds));
-  FERRY_ASSIGN_OR_RETURN(m.gc_every_seconds, c.GetDurationSeconds("sync.gc_every", m.gc_every_seconds));
-  FERRY_ASSIGN_OR_RETURN(m.gc_grace_seconds, c.GetDurationSeconds("sync.gc_grace", m.gc_grace_seconds));
-  FERRY_ASSIGN_OR_RETURN(m.stale_after_seconds, c.GetDurationSeconds("sync.stale_after", m.stale_after_seconds));
+  FERRY_ASSIGN_OR_RETURN(m.retention_seconds,
+                         c.GetDurationSeconds("sync.retention", m.retention_seconds));
+  FERRY_ASSIGN_OR_RETURN(m.gc_every_seconds,
+                         c.GetDurationSeconds("sync.gc_every", m.gc_every_seconds));
+  FERRY_ASSIGN_OR_RETURN(m.gc_grace_seconds,
+                         c.GetDurationSeconds("sync.gc_grace", m.gc_grace_seconds));
+  FERRY_ASSIGN_OR_RETURN(m.stale_after_seconds,
+                         c.GetDurationSeconds("sync.stale_after", m.stale_after_seconds));
   FERRY_ASSIGN_OR_RETURN(m.download_rate, c.GetSize("limits.download_rate", m.download_rate));
   FERRY_ASSIGN_OR_RETURN(m.disk_quota, c.GetSize("limits.disk_quota", m.disk_quota));
   FERRY_ASSIGN_OR_RETURN(m.origin_url, c.GetString("origin.url"));
   FERRY_ASSIGN_OR_RETURN(m.token_file, c.GetString("origin.token_file"));
-  FERRY_ASSIGN_OR_RETURN(m.heartbeat_interval_seconds, c.GetDurationSeconds("origin.heartbeat_interval", m.heartbeat_interval_seconds));
+  FERRY_ASSIGN_OR_RETURN(
+      m.heartbeat_interval_seconds,
+      c.GetDurationSeconds("origin.heartbeat_interval", m.heartbeat_interval_seconds));
   FERRY_ASSIGN_OR_RETURN(m.max_subscribers, c.GetInt("notify.max_subscribers", m.max_subscribers));
-  FERRY_ASSIGN_OR_RETURN(m.subscription_ttl_seconds, c.GetDurationSeconds("notify.subscription_ttl", m.subscription_ttl_seconds));
+  FERRY_ASSIGN_OR_RETURN(
+      m.subscription_ttl_seconds,
+      c.GetDurationSeconds("notify.subscription_ttl", m.subscription_ttl_seconds));
 
   if (m.upstream_url.empty()) return Error(Errc::kInvalidArgument, "upstream.url is required");
   if (m.root_file.empty()) {
@@ -117,8 +148,10 @@ Result<MirrorConfig> ParseMirrorConfig(const Config& c) {
   }
   if (!m.origin_url.empty()) {
     if (m.name.empty()) return Error(Errc::kInvalidArgument, "origin.url needs mirror.name");
-    if (m.token_file.empty()) return Error(Errc::kInvalidArgument, "origin.url needs origin.token_file");
-    if (m.public_url.empty()) return Error(Errc::kInvalidArgument, "origin.url needs http.public_url");
+    if (m.token_file.empty())
+      return Error(Errc::kInvalidArgument, "origin.url needs origin.token_file");
+    if (m.public_url.empty())
+      return Error(Errc::kInvalidArgument, "origin.url needs http.public_url");
   }
   if (m.listen.empty() && m.tls_listen.empty()) {
     return Error(Errc::kInvalidArgument, "set http.listen or https.listen");

@@ -17,17 +17,17 @@ struct MirrorConfig {
   std::string data_dir = "/var/lib/ferry-mirror";
 
   // [mirror]: who this mirror is (sent at registration, shown on the status page).
-  std::string name;           // 1-64 of [a-z0-9.-]; required for registration
-  std::string region;         // e.g. "eu"
-  std::string country;        // ISO 3166 alpha-2, e.g. "DE"
-  std::string contact;        // e.g. "ops@example.de"
+  std::string name;     // 1-64 of [a-z0-9.-]; required for registration
+  std::string region;   // e.g. "eu"
+  std::string country;  // ISO 3166 alpha-2, e.g. "DE"
+  std::string contact;  // e.g. "ops@example.de"
   std::int64_t capacity_mbps = 0;
 
   // [upstream]
-  std::string upstream_url;   // origin or another mirror (required)
-  std::string root_file;      // the pinned root.json (required)
-  std::string ca_file;        // extra CA certificates for the upstream and the origin
-  bool subscribe = false;     // ask an upstream mirror to forward push notices here
+  std::string upstream_url;  // origin or another mirror (required)
+  std::string root_file;     // the pinned root.json (required)
+  std::string ca_file;       // extra CA certificates for the upstream and the origin
+  bool subscribe = false;    // ask an upstream mirror to forward push notices here
 
   // [http]
   std::string listen = "127.0.0.1:8080";  // plain HTTP; empty to disable
@@ -41,12 +41,12 @@ struct MirrorConfig {
 
   // [sync]
   std::int64_t poll_interval_seconds = 300;
-  std::int64_t min_interval_seconds = 5;       // between sync starts caused by notices
+  std::int64_t min_interval_seconds = 5;  // between sync starts caused by notices
   int parallel_fetches = 4;
   std::int64_t retention_seconds = 86400;
   std::int64_t gc_every_seconds = 3600;
   std::int64_t gc_grace_seconds = 86400;
-  std::int64_t stale_after_seconds = 1800;     // /healthz answers 503 beyond this
+  std::int64_t stale_after_seconds = 1800;  // /healthz answers 503 beyond this
 
   // [limits]
   std::uint64_t download_rate = 0;  // bytes/s for the mirror's own downloads; 0: unlimited

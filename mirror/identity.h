@@ -43,7 +43,8 @@ class MirrorIdentity {
   std::string SignHeartbeat(const HeartbeatStatement& statement) const;
 
  private:
-  explicit MirrorIdentity(std::unique_ptr<tuf::Ed25519Signer> signer) : signer_(std::move(signer)) {}
+  explicit MirrorIdentity(std::unique_ptr<tuf::Ed25519Signer> signer)
+      : signer_(std::move(signer)) {}
   std::shared_ptr<const tuf::Ed25519Signer> signer_;
 };
 

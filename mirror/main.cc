@@ -1,7 +1,4 @@
 // ferry-mirror: a volunteer mirror of a Ferry repository (docs/operations-mirror.md).
-#include <signal.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -10,8 +7,11 @@
 #include <map>
 #include <string>
 
-#include "base/fs.h"
+#include <signal.h>
+#include <unistd.h>
+
 #include "base/flags.h"
+#include "base/fs.h"
 #include "mirror/api.h"
 #include "mirror/config.h"
 #include "mirror/service.h"
@@ -72,7 +72,8 @@ Result<std::unique_ptr<MirrorService>> OpenService(const Flags& f, bool identity
 }
 
 int CmdServe(int argc, char** argv) {
-  Flags f("ferry-mirror serve", "Run the mirror: serve the repository, sync on notices and every "
+  Flags f("ferry-mirror serve",
+          "Run the mirror: serve the repository, sync on notices and every "
           "poll interval, register and send heartbeats to the origin when configured.");
   f.Option("config", "FILE", "configuration file (conf/mirror.example.conf documents every key)");
   if (int rc = ParseFlags(f, argc, argv); rc != 0) return rc < 0 ? 0 : rc;
@@ -90,7 +91,8 @@ int CmdServe(int argc, char** argv) {
   }
   if (!c.tls_listen.empty()) {
     net::ListenOptions l;
-    if (Status st = ParseListenAddress(c.tls_listen, &l.address, &l.port); !st) return Fail(st.error());
+    if (Status st = ParseListenAddress(c.tls_listen, &l.address, &l.port); !st)
+      return Fail(st.error());
     l.tls_cert_file = c.tls_cert;
     l.tls_key_file = c.tls_key;
     so.listen.push_back(l);
@@ -129,11 +131,13 @@ int CmdServe(int argc, char** argv) {
 }
 
 int CmdSync(int argc, char** argv) {
-  Flags f("ferry-mirror sync", "Sync once from the upstream, then exit (for cron and tests). "
+  Flags f("ferry-mirror sync",
+          "Sync once from the upstream, then exit (for cron and tests). "
           "Exit 0 when the mirror is up to date, 1 when the sync failed (the previous state is "
           "still served).");
   f.Option("config", "FILE", "configuration file");
-  f.Bool("full", "check every file of the current state even if the upstream has nothing new "
+  f.Bool("full",
+         "check every file of the current state even if the upstream has nothing new "
          "(re-links missing files)");
   if (int rc = ParseFlags(f, argc, argv); rc != 0) return rc < 0 ? 0 : rc;
   auto svc = OpenService(f, /*identity=*/false);
@@ -145,7 +149,8 @@ int CmdSync(int argc, char** argv) {
 }
 
 int CmdStatus(int argc, char** argv) {
-  Flags f("ferry-mirror status", "Show what the mirror holds and how its syncs went. Exit 0 when "
+  Flags f("ferry-mirror status",
+          "Show what the mirror holds and how its syncs went. Exit 0 when "
           "healthy, 3 when stale (as /healthz answers 503).");
   f.Option("config", "FILE", "configuration file");
   f.Bool("json", "print the JSON of /status?format=json");
@@ -168,7 +173,8 @@ int CmdStatus(int argc, char** argv) {
   } else {
     std::printf("held        nothing yet\n");
   }
-  std::printf("last sync   %s%s%s\n", r.state.last_result.empty() ? "never" : r.state.last_result.c_str(),
+  std::printf("last sync   %s%s%s\n",
+              r.state.last_result.empty() ? "never" : r.state.last_result.c_str(),
               r.state.last_attempt ? (" at " + FormatTufTime(r.state.last_attempt)).c_str() : "",
               r.state.last_error.empty() ? "" : (": " + r.state.last_error).c_str());
   std::printf("upstream    timestamp v%lld seen, %lld versions behind\n",
@@ -181,7 +187,8 @@ int CmdStatus(int argc, char** argv) {
 }
 
 int CmdVerify(int argc, char** argv) {
-  Flags f("ferry-mirror verify", "Crawl a served repository from its timestamp: verify every "
+  Flags f("ferry-mirror verify",
+          "Crawl a served repository from its timestamp: verify every "
           "metadata file from the pinned root, and fetch and hash every target under every "
           "listed hash. Exit 0 when complete and correct, 1 otherwise.");
   f.Option("config", "FILE", "check this mirror's data directory (with its pinned root)");
@@ -203,7 +210,9 @@ int CmdVerify(int argc, char** argv) {
     source = std::move(*up);
   } else {
     auto path = f.Require("config");
-    if (!path) return Fail(Error(Errc::kInvalidArgument, "give --config FILE or --url URL --root ROOT.json"));
+    if (!path)
+      return Fail(
+          Error(Errc::kInvalidArgument, "give --config FILE or --url URL --root ROOT.json"));
     auto config = LoadMirrorConfig(*path);
     if (!config) return Fail(config.error());
     root_path = config->root_file;
@@ -215,13 +224,14 @@ int CmdVerify(int argc, char** argv) {
   if (!report) return Fail(report.error());
   for (const auto& w : report->warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
   for (const auto& p : report->problems) std::printf("PROBLEM %s\n", p.c_str());
-  std::printf("%s: timestamp v%lld, snapshot v%lld, root v%lld: %zu metadata files, %zu targets "
-              "(%zu files, %llu bytes) checked, %zu problems\n",
-              report->ok() ? "OK" : "FAILED", static_cast<long long>(report->timestamp_version),
-              static_cast<long long>(report->snapshot_version),
-              static_cast<long long>(report->root_version), report->metadata_files,
-              report->targets, report->target_files,
-              static_cast<unsigned long long>(report->target_bytes), report->problems.size());
+  std::printf(
+      "%s: timestamp v%lld, snapshot v%lld, root v%lld: %zu metadata files, %zu targets "
+      "(%zu files, %llu bytes) checked, %zu problems\n",
+      report->ok() ? "OK" : "FAILED", static_cast<long long>(report->timestamp_version),
+      static_cast<long long>(report->snapshot_version),
+      static_cast<long long>(report->root_version), report->metadata_files, report->targets,
+      report->target_files, static_cast<unsigned long long>(report->target_bytes),
+      report->problems.size());
   return report->ok() ? 0 : 1;
 }
 

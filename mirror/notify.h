@@ -38,13 +38,14 @@ Result<std::int64_t> VerifyNotice(std::string_view notice, std::string_view trus
 // average. Keeps a flood of notices from costing more than a few signature checks per second.
 class NoticeLimiter {
  public:
-  NoticeLimiter(double per_second, double burst) : rate_(per_second), burst_(burst), tokens_(burst) {}
+  NoticeLimiter(double per_second, double burst)
+      : rate_(per_second), burst_(burst), tokens_(burst) {}
   bool Allow();
 
  private:
   const double rate_, burst_;
   std::mutex mu_;
-  double tokens_;  // guarded by mu_
+  double tokens_;                                                                  // guarded by mu_
   std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();  // guarded
 };
 
@@ -94,8 +95,8 @@ class Forwarder {
   Log log_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::optional<std::string> pending_;  // guarded by mu_
-  bool stopping_ = false;               // guarded by mu_
+  std::optional<std::string> pending_;   // guarded by mu_
+  bool stopping_ = false;                // guarded by mu_
   std::uint64_t sent_ = 0, failed_ = 0;  // guarded by mu_
   std::thread thread_;
 };

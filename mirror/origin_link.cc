@@ -74,10 +74,14 @@ Status StatusError(const std::string& what, int status) {
   const std::string msg = what + ": HTTP " + std::to_string(status);
   switch (status) {
     case 401:
-    case 403: return Error(Errc::kUnauthenticated, msg + " (check origin.token_file)");
-    case 404: return Error(Errc::kNotFound, msg);
-    case 409: return Error(Errc::kConflict, msg + " (the name is registered with another key)");
-    default: return Error(Errc::kIoError, msg);
+    case 403:
+      return Error(Errc::kUnauthenticated, msg + " (check origin.token_file)");
+    case 404:
+      return Error(Errc::kNotFound, msg);
+    case 409:
+      return Error(Errc::kConflict, msg + " (the name is registered with another key)");
+    default:
+      return Error(Errc::kIoError, msg);
   }
 }
 
@@ -106,8 +110,8 @@ Status OriginLink::Heartbeat() {
   HeartbeatStatement s = statement_();
   s.mirror = config_.name;
   s.sent_at = NowUnix();
-  const std::string url = TrimBaseUrl(config_.origin_url) + "/api/v1/mirrors/" + config_.name +
-                          "/heartbeat";
+  const std::string url =
+      TrimBaseUrl(config_.origin_url) + "/api/v1/mirrors/" + config_.name + "/heartbeat";
   FERRY_ASSIGN_OR_RETURN(int status, Post(url, identity_->SignHeartbeat(s), /*auth=*/false));
   if (status != 200) {
     if (status == 404) {
@@ -133,7 +137,8 @@ Status OriginLink::SubscribeUpstream() {
 void OriginLink::Loop() {
   using Clock = std::chrono::steady_clock;
   const auto interval = std::chrono::seconds(config_.heartbeat_interval_seconds);
-  const auto renew = std::chrono::seconds(std::max<std::int64_t>(60, config_.subscription_ttl_seconds / 3));
+  const auto renew =
+      std::chrono::seconds(std::max<std::int64_t>(60, config_.subscription_ttl_seconds / 3));
   auto backoff_origin = std::chrono::seconds(30), backoff_sub = std::chrono::seconds(30);
   auto next_origin = Clock::now();
   auto next_sub = Clock::now();
@@ -164,8 +169,9 @@ void OriginLink::Loop() {
         backoff_origin = std::chrono::seconds(30);
         next_origin = Clock::now() + interval;
       } else {
-        if (log_) log_(st.error().ToString() + "; retrying in " +
-                       std::to_string(backoff_origin.count()) + " s");
+        if (log_)
+          log_(st.error().ToString() + "; retrying in " + std::to_string(backoff_origin.count()) +
+               " s");
         {
           std::lock_guard l(mu_);
           last_error_ = st.error().ToString();
@@ -180,7 +186,9 @@ void OriginLink::Loop() {
         backoff_sub = std::chrono::seconds(30);
         next_sub = Clock::now() + renew;
       } else {
-        if (log_) log_(st.error().ToString() + "; retrying in " + std::to_string(backoff_sub.count()) + " s");
+        if (log_)
+          log_(st.error().ToString() + "; retrying in " + std::to_string(backoff_sub.count()) +
+               " s");
         next_sub = Clock::now() + backoff_sub;
         backoff_sub = std::min<std::chrono::seconds>(backoff_sub * 2, renew);
       }

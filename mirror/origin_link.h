@@ -63,10 +63,10 @@ class OriginLink {
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  bool stopping_ = false;          // guarded by mu_
-  bool registered_ = false;        // guarded by mu_
-  std::string last_error_;         // guarded by mu_
-  std::uint64_t heartbeats_ = 0;   // guarded by mu_
+  bool stopping_ = false;         // guarded by mu_
+  bool registered_ = false;       // guarded by mu_
+  std::string last_error_;        // guarded by mu_
+  std::uint64_t heartbeats_ = 0;  // guarded by mu_
   std::thread thread_;
 };
 

@@ -41,7 +41,8 @@ bool IsServableTargetPath(std::string_view path) {
   std::size_t start = 0;
   for (;;) {
     std::size_t slash = path.find('/', start);
-    std::string_view seg = path.substr(start, slash == std::string_view::npos ? slash : slash - start);
+    std::string_view seg =
+        path.substr(start, slash == std::string_view::npos ? slash : slash - start);
     if (seg.empty() || seg == "." || seg == "..") return false;
     for (char c : seg) {
       auto u = static_cast<unsigned char>(c);
@@ -70,8 +71,8 @@ class Loader {
   // The local copy of an immutable file, if the mirror serves one.
   std::optional<std::string> ReadLocal(const std::string& name, std::uint64_t max) const {
     if (options_.local_metadata_dir.empty()) return std::nullopt;
-    auto bytes = ReadFile(JoinPath(options_.local_metadata_dir, name),
-                          {.max_size = max, .no_follow = true});
+    auto bytes =
+        ReadFile(JoinPath(options_.local_metadata_dir, name), {.max_size = max, .no_follow = true});
     if (!bytes) return std::nullopt;
     return std::move(*bytes);
   }
@@ -88,9 +89,9 @@ class Loader {
     plan_->bytes_downloaded += r->bytes;
     if (r->status != 200) {
       const bool missing = r->status == 404 || r->status == 403;
-      return Error(missing && stop_on_missing ? Errc::kNotFound : Errc::kIoError,
-                   "HTTP " + std::to_string(r->status) + " for " + rel + " from " +
-                       upstream_.Describe());
+      return Error(
+          missing && stop_on_missing ? Errc::kNotFound : Errc::kIoError,
+          "HTTP " + std::to_string(r->status) + " for " + rel + " from " + upstream_.Describe());
     }
     return body;
   }
@@ -211,9 +212,9 @@ Result<SyncPlan> PlanSync(Upstream& upstream, const PlannerOptions& o) {
   }
   for (;;) {
     const std::string name = tuf::MetadataFileName(tuf::kRoot, ts.root().body.version + 1);
-    auto f = loader.Load(name, o.limits.root_max_bytes,
-                         [&](const std::string& b) { return ts.UpdateRoot(b); },
-                         /*stop_on_missing=*/true);
+    auto f = loader.Load(
+        name, o.limits.root_max_bytes, [&](const std::string& b) { return ts.UpdateRoot(b); },
+        /*stop_on_missing=*/true);
     if (!f) {
       if (f.error().code() == Errc::kNotFound) break;
       return f.error();
@@ -264,10 +265,9 @@ Result<SyncPlan> PlanSync(Upstream& upstream, const PlannerOptions& o) {
     const tuf::MetaFile& meta = ts.timestamp()->body.snapshot_meta;
     const std::uint64_t max =
         meta.length ? static_cast<std::uint64_t>(*meta.length) : o.limits.snapshot_max_bytes;
-    FERRY_ASSIGN_OR_RETURN(
-        plan.snapshot,
-        loader.Load(tuf::MetadataFileName(tuf::kSnapshot, meta.version), max,
-                    [&](const std::string& b) { return ts.UpdateSnapshot(b); }));
+    FERRY_ASSIGN_OR_RETURN(plan.snapshot,
+                           loader.Load(tuf::MetadataFileName(tuf::kSnapshot, meta.version), max,
+                                       [&](const std::string& b) { return ts.UpdateSnapshot(b); }));
     plan.snapshot_version = ts.snapshot()->body.version;
   }
 

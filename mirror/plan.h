@@ -40,17 +40,17 @@ namespace ferry::mirror {
 
 // A metadata file as served under metadata/.
 struct MetadataFile {
-  std::string name;     // "3.root.json", "7.snapshot.json", "4.plugins.git.json", "timestamp.json"
-  std::string bytes;    // exactly as the upstream served them
-  bool local = false;   // read from the mirror's own served directory (already published)
+  std::string name;    // "3.root.json", "7.snapshot.json", "4.plugins.git.json", "timestamp.json"
+  std::string bytes;   // exactly as the upstream served them
+  bool local = false;  // read from the mirror's own served directory (already published)
 };
 
 // One target to serve, under every listed hash.
 struct TargetEntry {
-  std::string path;      // target path ("plugins/git/git-1.0.hpi")
+  std::string path;  // target path ("plugins/git/git-1.0.hpi")
   std::uint64_t length = 0;
-  tuf::Hashes hashes;    // as listed (document order), never empty
-  std::string role;      // a role that lists it (for messages)
+  tuf::Hashes hashes;  // as listed (document order), never empty
+  std::string role;    // a role that lists it (for messages)
 
   // The sha256 listed, if any: the blob store's name for the bytes.
   std::optional<store::Digest> Sha256() const;
@@ -61,12 +61,12 @@ struct TargetEntry {
 };
 
 struct SyncPlan {
-  std::vector<MetadataFile> roots;     // every N.root.json held or fetched, ascending versions
-  MetadataFile timestamp;              // name "timestamp.json"
+  std::vector<MetadataFile> roots;  // every N.root.json held or fetched, ascending versions
+  MetadataFile timestamp;           // name "timestamp.json"
   MetadataFile snapshot;
-  std::vector<MetadataFile> roles;     // N.targets.json and every delegated N.ROLE.json
-  std::vector<TargetEntry> targets;    // every target of every role, deduplicated
-  std::vector<std::string> warnings;   // what was left out and why
+  std::vector<MetadataFile> roles;    // N.targets.json and every delegated N.ROLE.json
+  std::vector<TargetEntry> targets;   // every target of every role, deduplicated
+  std::vector<std::string> warnings;  // what was left out and why
   // The upstream's timestamp has the version the mirror already serves: nothing beyond the
   // roots was loaded (timestamp, snapshot, roles and targets are empty).
   bool timestamp_unchanged = false;

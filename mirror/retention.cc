@@ -1,11 +1,11 @@
 #include "mirror/retention.h"
 
-#include <unistd.h>
-
 #include <filesystem>
 #include <map>
 #include <set>
 #include <unordered_set>
+
+#include <unistd.h>
 
 #include "base/fs.h"
 #include "tuf/metadata.h"
@@ -17,7 +17,8 @@ namespace {
 
 bool IsVersionedRootName(const std::string& name) {
   const std::string suffix = ".root.json";
-  if (name.size() <= suffix.size() || name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0) {
+  if (name.size() <= suffix.size() ||
+      name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0) {
     return false;
   }
   for (std::size_t i = 0; i < name.size() - suffix.size(); ++i) {
@@ -50,7 +51,8 @@ Status AddState(const MirrorPaths& paths, std::int64_t sv, bool current, LiveSet
   }
   for (const auto& [file, meta] : snap->body.meta) {
     if (file.size() <= 5) continue;
-    const std::string role_name = tuf::MetadataFileName(file.substr(0, file.size() - 5), meta.version);
+    const std::string role_name =
+        tuf::MetadataFileName(file.substr(0, file.size() - 5), meta.version);
     live.metadata.insert(role_name);
     if (!roles_done.insert(role_name).second) continue;
     // A role this mirror never loaded (unreachable through delegations) has no file: skip.
@@ -75,7 +77,8 @@ Status AddState(const MirrorPaths& paths, std::int64_t sv, bool current, LiveSet
 void ReconcilePublished(const MirrorPaths& paths, MirrorState& state, UnixTime now) {
   auto held = ReadHeldState(paths.metadata());
   if (!held) return;
-  if (!state.published.empty() && state.published.back().timestamp_version == held->timestamp_version) {
+  if (!state.published.empty() &&
+      state.published.back().timestamp_version == held->timestamp_version) {
     return;
   }
   if (!state.published.empty() && !state.published.back().superseded_at) {
@@ -141,8 +144,9 @@ Result<PruneStats> Prune(const MirrorPaths& paths, MirrorState& state, store::Bl
     (void)SyncDir(paths.metadata());
   }
 
-  FERRY_ASSIGN_OR_RETURN(stats.gc, store.Gc([&](const store::Digest& d) { return live.blobs.count(d) != 0; },
-                                            std::chrono::seconds(gc_grace_seconds), now));
+  FERRY_ASSIGN_OR_RETURN(stats.gc,
+                         store.Gc([&](const store::Digest& d) { return live.blobs.count(d) != 0; },
+                                  std::chrono::seconds(gc_grace_seconds), now));
   state.published = std::move(retained);
   state.last_gc = now;
   return stats;

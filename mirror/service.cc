@@ -64,17 +64,20 @@ Result<std::unique_ptr<MirrorService>> MirrorService::Open(ServiceOptions option
   s->full_syncer_ =
       std::make_unique<Syncer>(so, s->upstream_.get(), s->store_.get(), s->fetcher_.get());
 
-  s->subscribers_ = std::make_unique<Subscribers>(
-      s->paths_.subscribers(), static_cast<std::size_t>(c.max_subscribers),
-      c.subscription_ttl_seconds);
+  s->subscribers_ = std::make_unique<Subscribers>(s->paths_.subscribers(),
+                                                  static_cast<std::size_t>(c.max_subscribers),
+                                                  c.subscription_ttl_seconds);
   s->forwarder_ = std::make_unique<Forwarder>(
       s->subscribers_.get(),
-      [self](const std::string& url, const std::string& body) { return self->PostNotice(url, body); },
+      [self](const std::string& url, const std::string& body) {
+        return self->PostNotice(url, body);
+      },
       [self](const std::string& line) { self->Log(line); });
 
   if (s->options_.load_identity) {
     bool created = false;
-    FERRY_ASSIGN_OR_RETURN(MirrorIdentity id, MirrorIdentity::LoadOrCreate(s->paths_.key(), &created));
+    FERRY_ASSIGN_OR_RETURN(MirrorIdentity id,
+                           MirrorIdentity::LoadOrCreate(s->paths_.key(), &created));
     if (created) s->Log("created the mirror identity key " + s->paths_.key());
     s->identity_.emplace(std::move(id));
     std::string token;
@@ -82,7 +85,8 @@ Result<std::unique_ptr<MirrorService>> MirrorService::Open(ServiceOptions option
       auto t = ReadFile(c.token_file, {.max_size = 4096, .owner_only = true});
       if (!t) return t.error().WithContext("origin.token_file");
       token = std::move(*t);
-      while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) {
+      while (!token.empty() &&
+             (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) {
         token.pop_back();
       }
     }
@@ -214,7 +218,8 @@ MirrorService::NoticeOutcome MirrorService::HandleNotice(std::string_view body) 
 }
 
 Result<UnixTime> MirrorService::Subscribe(std::string_view url) {
-  if (!subscribe_limiter_.Allow()) return Error(Errc::kTimeout, "too many subscriptions; retry later");
+  if (!subscribe_limiter_.Allow())
+    return Error(Errc::kTimeout, "too many subscriptions; retry later");
   FERRY_ASSIGN_OR_RETURN(UnixTime until, subscribers_->Add(url, options_.clock()));
   Log("subscriber " + std::string(url) + " until " + FormatTufTime(until));
   return until;
@@ -271,9 +276,11 @@ StatusReport MirrorService::Report() const {
   r.country = c.country;
   if (auto st = LoadState(paths_.state())) r.state = std::move(*st);
   if (auto held = ReadHeldState(paths_.metadata())) r.held = *held;
-  r.upstream_seen_version = std::max(r.state.upstream_timestamp_version, notice_seen_version_.load());
+  r.upstream_seen_version =
+      std::max(r.state.upstream_timestamp_version, notice_seen_version_.load());
   if (r.held) {
-    r.versions_behind = std::max<std::int64_t>(0, r.upstream_seen_version - r.held->timestamp_version);
+    r.versions_behind =
+        std::max<std::int64_t>(0, r.upstream_seen_version - r.held->timestamp_version);
     r.timestamp_age = r.now - r.held->timestamp_mtime;
   } else {
     r.versions_behind = r.upstream_seen_version;
@@ -322,12 +329,23 @@ std::string Html(std::string_view s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -423,7 +441,9 @@ std::string StatusHtml(const StatusReport& r) {
   auto row = [&](std::string_view k, const std::string& v) {
     rows += "<tr><th>" + Html(k) + "</th><td>" + Html(v) + "</td></tr>\n";
   };
-  auto section = [&](std::string_view title) { rows += "<tr><th colspan=2 class=s>" + Html(title) + "</th></tr>\n"; };
+  auto section = [&](std::string_view title) {
+    rows += "<tr><th colspan=2 class=s>" + Html(title) + "</th></tr>\n";
+  };
   section("Mirror");
   row("name", r.name.empty() ? "(private mirror)" : r.name);
   row("region / country", r.region + (r.country.empty() ? "" : " / " + r.country));
@@ -447,13 +467,16 @@ std::string StatusHtml(const StatusReport& r) {
   row("last success", Age(r.last_success_age));
   row("upstream timestamp", "v" + std::to_string(r.upstream_seen_version) + " (" +
                                 std::to_string(r.versions_behind) + " versions behind)");
-  row("last sync", HumanBytes(r.state.last_sync_bytes) + " in " + std::to_string(r.state.last_sync_ms) + " ms");
+  row("last sync",
+      HumanBytes(r.state.last_sync_bytes) + " in " + std::to_string(r.state.last_sync_ms) + " ms");
   row("syncs", std::to_string(r.state.syncs_published) + " published, " +
                    std::to_string(r.state.syncs_up_to_date) + " up to date, " +
-                   std::to_string(r.state.syncs_failed) + " failed" + (r.syncing ? " (syncing now)" : ""));
+                   std::to_string(r.state.syncs_failed) + " failed" +
+                   (r.syncing ? " (syncing now)" : ""));
   for (const auto& w : r.last_warnings) row("warning", w);
   section("Disk and traffic");
-  row("disk used", HumanBytes(r.disk_used) + (r.disk_quota ? " of " + HumanBytes(r.disk_quota) : ""));
+  row("disk used",
+      HumanBytes(r.disk_used) + (r.disk_quota ? " of " + HumanBytes(r.disk_quota) : ""));
   row("served", HumanBytes(r.bytes_served));
   row("downloaded from upstream", HumanBytes(r.state.sync_bytes_total));
   section("Network");

@@ -56,8 +56,8 @@ struct ServiceOptions {
 struct StatusReport {
   UnixTime now = 0;
   std::string name, upstream, public_url, region, country;
-  std::optional<HeldState> held;  // nullopt before the first published state
-  MirrorState state;              // DATA/state.json
+  std::optional<HeldState> held;           // nullopt before the first published state
+  MirrorState state;                       // DATA/state.json
   std::int64_t upstream_seen_version = 0;  // newest verified (sync or notice)
   std::int64_t versions_behind = 0;
   std::int64_t last_success_age = -1;  // seconds; -1: never
@@ -141,13 +141,13 @@ class MirrorService {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::thread thread_;
-  bool started_ = false;         // guarded by mu_
-  bool stopping_ = false;        // guarded by mu_
-  bool trigger_pending_ = false; // guarded by mu_
-  bool syncing_ = false;         // guarded by mu_
-  bool loop_done_ = false;       // guarded by mu_
-  std::vector<std::string> last_warnings_;                   // guarded by mu_
-  std::function<std::uint64_t()> bytes_served_;             // guarded by mu_
+  bool started_ = false;                         // guarded by mu_
+  bool stopping_ = false;                        // guarded by mu_
+  bool trigger_pending_ = false;                 // guarded by mu_
+  bool syncing_ = false;                         // guarded by mu_
+  bool loop_done_ = false;                       // guarded by mu_
+  std::vector<std::string> last_warnings_;       // guarded by mu_
+  std::function<std::uint64_t()> bytes_served_;  // guarded by mu_
   std::mutex sync_mu_;  // one in-process sync at a time (SyncNow vs the schedule)
 };
 

@@ -48,8 +48,8 @@ struct PublishedState {
 
 struct MirrorState {
   UnixTime last_attempt = 0;
-  std::string last_result;  // "published", "up_to_date", "failed"; empty before the first sync
-  std::string last_error;   // of the last failed sync
+  std::string last_result;    // "published", "up_to_date", "failed"; empty before the first sync
+  std::string last_error;     // of the last failed sync
   UnixTime last_success = 0;  // end of the last sync that published or found nothing new
   UnixTime last_publish = 0;
   // Newest upstream timestamp version verified by a sync.

@@ -1,16 +1,16 @@
 #include "mirror/sync.h"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <mutex>
 #include <set>
 #include <thread>
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/fs.h"
 #include "tuf/paths.h"
@@ -19,13 +19,20 @@ namespace ferry::mirror {
 
 std::string_view SyncStepName(SyncStep step) {
   switch (step) {
-    case SyncStep::kPlanned: return "planned";
-    case SyncStep::kFetchTarget: return "fetch_target";
-    case SyncStep::kStage1Done: return "stage1_done";
-    case SyncStep::kLinkTarget: return "link_target";
-    case SyncStep::kWriteMetadata: return "write_metadata";
-    case SyncStep::kWriteTimestamp: return "write_timestamp";
-    case SyncStep::kPublished: return "published";
+    case SyncStep::kPlanned:
+      return "planned";
+    case SyncStep::kFetchTarget:
+      return "fetch_target";
+    case SyncStep::kStage1Done:
+      return "stage1_done";
+    case SyncStep::kLinkTarget:
+      return "link_target";
+    case SyncStep::kWriteMetadata:
+      return "write_metadata";
+    case SyncStep::kWriteTimestamp:
+      return "write_timestamp";
+    case SyncStep::kPublished:
+      return "published";
   }
   return "unknown";
 }
@@ -56,7 +63,8 @@ class SyncLock {
       const int err = errno;
       ::close(fd);
       if (err == EWOULDBLOCK) {
-        return Error(Errc::kConflict, "another sync is running on this data directory (" + path + ")");
+        return Error(Errc::kConflict,
+                     "another sync is running on this data directory (" + path + ")");
       }
       return Error(Errc::kIoError, "cannot lock " + path + ": " + ErrnoText(err));
     }
@@ -96,17 +104,20 @@ Status CopyToTemp(const std::string& src, const std::string& tmp) {
       ssize_t w = ::write(out, buf + off, static_cast<std::size_t>(n - off));
       if (w < 0 && errno == EINTR) continue;
       if (w < 0) {
-        st = Error(Errc::kIoError, (errno == ENOSPC ? "disk full: " : "") +
-                                       std::string("cannot write ") + tmp + ": " + ErrnoText(errno));
+        st =
+            Error(Errc::kIoError, (errno == ENOSPC ? "disk full: " : "") +
+                                      std::string("cannot write ") + tmp + ": " + ErrnoText(errno));
         break;
       }
       off += w;
     }
     if (!st) break;
   }
-  if (st && ::fsync(out) != 0) st = Error(Errc::kIoError, "cannot fsync " + tmp + ": " + ErrnoText(errno));
+  if (st && ::fsync(out) != 0)
+    st = Error(Errc::kIoError, "cannot fsync " + tmp + ": " + ErrnoText(errno));
   ::close(in);
-  if (::close(out) != 0 && st) st = Error(Errc::kIoError, "cannot close " + tmp + ": " + ErrnoText(errno));
+  if (::close(out) != 0 && st)
+    st = Error(Errc::kIoError, "cannot close " + tmp + ": " + ErrnoText(errno));
   if (!st) ::unlink(tmp.c_str());
   return st;
 }
@@ -131,8 +142,9 @@ Result<bool> LinkFile(const std::string& src, const std::string& dest) {
   if (!exists) {
     if (::link(src.c_str(), dest.c_str()) == 0) return true;
     if (errno != EXDEV && errno != EEXIST) {
-      return Error(Errc::kIoError, (errno == ENOSPC ? "disk full: " : "") + std::string("cannot link ") +
-                                       src + " to " + dest + ": " + ErrnoText(errno));
+      return Error(Errc::kIoError, (errno == ENOSPC ? "disk full: " : "") +
+                                       std::string("cannot link ") + src + " to " + dest + ": " +
+                                       ErrnoText(errno));
     }
   }
   // Replace (or copy across file systems) through a temp name in the same directory.
@@ -290,8 +302,8 @@ Status Syncer::RunLocked(MirrorState& state, SyncReport& report) {
 
   const UnixTime after = options_.clock();
   if (after - state.last_gc >= options_.gc_every_seconds) {
-    auto pruned = Prune(paths_, state, *store_, after, options_.retention_seconds,
-                        options_.gc_grace_seconds);
+    auto pruned =
+        Prune(paths_, state, *store_, after, options_.retention_seconds, options_.gc_grace_seconds);
     if (pruned) {
       report.pruned = true;
       report.prune = *pruned;
@@ -303,8 +315,7 @@ Status Syncer::RunLocked(MirrorState& state, SyncReport& report) {
   return OkStatus();
 }
 
-Status Syncer::Stage1(const SyncPlan& plan, std::vector<std::string>& sources,
-                      SyncReport& report) {
+Status Syncer::Stage1(const SyncPlan& plan, std::vector<std::string>& sources, SyncReport& report) {
   std::vector<std::size_t> missing;
   for (std::size_t i = 0; i < plan.targets.size(); ++i) {
     const TargetEntry& t = plan.targets[i];
@@ -366,8 +377,8 @@ Status Syncer::Stage1(const SyncPlan& plan, std::vector<std::string>& sources,
       ++report.targets_fetched;
     }
   };
-  const std::size_t n = std::min<std::size_t>(static_cast<std::size_t>(options_.parallel_fetches),
-                                               missing.size());
+  const std::size_t n =
+      std::min<std::size_t>(static_cast<std::size_t>(options_.parallel_fetches), missing.size());
   std::vector<std::thread> threads;
   for (std::size_t k = 1; k < n; ++k) threads.emplace_back(worker);
   worker();

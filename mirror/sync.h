@@ -126,8 +126,7 @@ class Syncer {
  private:
   Status RunLocked(MirrorState& state, SyncReport& report);
   Status Stage1(const SyncPlan& plan, std::vector<std::string>& sources, SyncReport& report);
-  Status Stage2(const SyncPlan& plan, const std::vector<std::string>& sources,
-                SyncReport& report);
+  Status Stage2(const SyncPlan& plan, const std::vector<std::string>& sources, SyncReport& report);
   Status WriteRoots(const SyncPlan& plan, SyncReport& report);
   Status Fault(SyncStep step, std::string_view detail = {});
   void Log(const std::string& line) const;

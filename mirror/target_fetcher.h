@@ -23,7 +23,7 @@
 namespace ferry::mirror {
 
 struct FetchedTarget {
-  store::Digest digest;               // the blob now holding the target's bytes
+  store::Digest digest;                 // the blob now holding the target's bytes
   std::uint64_t bytes_transferred = 0;  // body bytes received from the upstream
 };
 

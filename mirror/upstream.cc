@@ -1,12 +1,12 @@
 #include "mirror/upstream.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <thread>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/fs.h"
 #include "net/http_types.h"
@@ -52,8 +52,8 @@ Result<std::unique_ptr<HttpUpstream>> HttpUpstream::Create(HttpUpstreamOptions o
   // With a bandwidth cap below the client's minimum rate the total deadline would fire on a
   // healthy transfer: let the deadline follow the cap.
   if (options.limiter != nullptr && options.limiter->rate() > 0) {
-    options.timeouts.min_rate =
-        std::max<std::uint64_t>(1, std::min(options.timeouts.min_rate, options.limiter->rate() / 2));
+    options.timeouts.min_rate = std::max<std::uint64_t>(
+        1, std::min(options.timeouts.min_rate, options.limiter->rate() / 2));
   }
   std::unique_ptr<HttpUpstream> up(new HttpUpstream(std::move(options)));
   // Fail early on an unusable CA file.
@@ -140,7 +140,8 @@ Result<UpstreamResponse> DirUpstream::Get(std::string_view rel_path, std::uint64
     }
     if (n == 0) break;
     if (delivered + static_cast<std::uint64_t>(n) > max_length) {
-      result = Error(Errc::kTooLarge, path + " is longer than " + std::to_string(max_length) + " bytes");
+      result =
+          Error(Errc::kTooLarge, path + " is longer than " + std::to_string(max_length) + " bytes");
       break;
     }
     delivered += static_cast<std::uint64_t>(n);

@@ -24,7 +24,7 @@ struct CrawlReport {
   std::int64_t snapshot_version = 0;
   std::size_t metadata_files = 0;  // roots, timestamp, snapshot, roles
   std::size_t targets = 0;
-  std::size_t target_files = 0;    // one per listed hash
+  std::size_t target_files = 0;  // one per listed hash
   std::uint64_t target_bytes = 0;
   // One line per missing or wrong target file ("targets/a/HASH.b: HTTP 404").
   std::vector<std::string> problems;

@@ -5,17 +5,17 @@
 // The crawler (`ferry-mirror verify`, or CrawlRepository in-process) checks every file referenced
 // from a mirror's timestamp -> snapshot -> roles -> targets: present, verified from the pinned
 // root, and hash-correct under every listed hash.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <filesystem>
 #include <random>
 #include <set>
 #include <thread>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "base/fs.h"
 #include "base/json.h"
@@ -64,7 +64,8 @@ int RawStatus(int port, const std::string& target) {
   (void)::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
   std::string resp;
   char buf[4096];
-  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) resp.append(buf, static_cast<std::size_t>(n));
+  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;)
+    resp.append(buf, static_cast<std::size_t>(n));
   ::close(fd);
   if (resp.size() < 12) return -1;
   return std::atoi(resp.substr(9, 3).c_str());
@@ -177,10 +178,12 @@ class MirrorNetworkTest : public ::testing::Test {
     if (!PathExists(dir_.Join("author.key"))) {
       RunResult r = RunProcess({BinPath("ferry"), "keygen", "-o", dir_.Join("author.key")}, env);
       ASSERT_EQ(r.exit_code, 0) << r.err;
-      r = RunProcess({BinPath("ferry-origin"), "plugin", "add", "git", "--data", data_, "--author-key",
-                      dir_.Join("author.key.pub"), "--targets-key", data_ + "/offline-keys/targets.key"});
+      r = RunProcess({BinPath("ferry-origin"), "plugin", "add", "git", "--data", data_,
+                      "--author-key", dir_.Join("author.key.pub"), "--targets-key",
+                      data_ + "/offline-keys/targets.key"});
       ASSERT_EQ(r.exit_code, 0) << r.err;
-      r = RunProcess({BinPath("ferry-origin"), "token", "issue", "--data", data_, "--scope", "plugin:git"});
+      r = RunProcess(
+          {BinPath("ferry-origin"), "token", "issue", "--data", data_, "--scope", "plugin:git"});
       ASSERT_EQ(r.exit_code, 0) << r.err;
       plugin_token_ = r.out.substr(0, r.out.find('\n'));
       r = RunProcess({BinPath("ferry"), "init", origin_.url(), "--root", root_}, env);
@@ -188,8 +191,8 @@ class MirrorNetworkTest : public ::testing::Test {
     }
     const std::string file = dir_.Join("git-" + version + ".hpi");
     ASSERT_OK(WriteFileAtomic(file, content));
-    RunResult r = RunProcess({BinPath("ferry"), "publish", file, "--plugin", "git", "--version", version,
-                              "--key", dir_.Join("author.key"), "--token", plugin_token_},
+    RunResult r = RunProcess({BinPath("ferry"), "publish", file, "--plugin", "git", "--version",
+                              version, "--key", dir_.Join("author.key"), "--token", plugin_token_},
                              env);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     contents_["plugins/git/git-" + version + ".hpi"] = content;
@@ -208,9 +211,10 @@ class MirrorNetworkTest : public ::testing::Test {
     m->log = m->dir + "/mirror.log";
     EXPECT_OK(MakeDirs(m->dir));
     EXPECT_OK(WriteFileAtomic(
-        m->conf, "data_dir = " + m->data() + "\n[upstream]\nurl = " + upstream + "\nroot = " + root_ +
-                     "\n[http]\nlisten = 127.0.0.1:" + std::to_string(port) +
-                     "\n[sync]\npoll_interval = 1h\nmin_interval = 0s\nstale_after = 1h\n" + extra));
+        m->conf, "data_dir = " + m->data() + "\n[upstream]\nurl = " + upstream +
+                     "\nroot = " + root_ + "\n[http]\nlisten = 127.0.0.1:" + std::to_string(port) +
+                     "\n[sync]\npoll_interval = 1h\nmin_interval = 0s\nstale_after = 1h\n" +
+                     extra));
     mirrors_.push_back(std::move(m));
     return *mirrors_.back();
   }
@@ -285,7 +289,8 @@ class MirrorNetworkTest : public ::testing::Test {
       compare("metadata/" + tuf::MetadataFileName(role, meta.version));
     }
     for (const auto& [target, content] : contents_) {
-      Http h = Get(m.url() + "/targets/" + tuf::HashPrefixedTargetPath(target, crypto::Sha256Hex(content)));
+      Http h = Get(m.url() + "/targets/" +
+                   tuf::HashPrefixedTargetPath(target, crypto::Sha256Hex(content)));
       EXPECT_EQ(h.status, 200) << m.name << " " << target;
       EXPECT_TRUE(h.body == content) << m.name << " " << target;
     }
@@ -311,9 +316,9 @@ class MirrorNetworkTest : public ::testing::Test {
       r = RunProcess({BinPath("ferry"), "get", target, "-o", dest}, env);
       ASSERT_EQ(r.exit_code, 0) << r.err;
       EXPECT_TRUE(ReadFileOrDie(dest) == content);
-      r = RunProcess({BinPath("ferry-tuf"), "--metadata-url", m.url() + "/metadata/", "--metadata-dir",
-                      meta, "--target-name", target, "--target-dir", out + "/tuf", "--target-base-url",
-                      m.url() + "/targets/", "download"});
+      r = RunProcess({BinPath("ferry-tuf"), "--metadata-url", m.url() + "/metadata/",
+                      "--metadata-dir", meta, "--target-name", target, "--target-dir", out + "/tuf",
+                      "--target-base-url", m.url() + "/targets/", "download"});
       ASSERT_EQ(r.exit_code, 0) << r.err;
     }
   }
@@ -329,22 +334,25 @@ class MirrorNetworkTest : public ::testing::Test {
 // plugin), triggered by a push notice, by `ferry-mirror sync`, and by a forwarded notice; each
 // serves the origin's files byte for byte, and ferry / ferry-tuf download and verify from each.
 TEST_F(MirrorNetworkTest, TiersConvergeOnEveryPublishAndServeVerifiedFiles) {
-  RunResult r = RunProcess({BinPath("ferry-origin"), "token", "issue", "--data", data_, "--scope", "mirror"});
+  RunResult r =
+      RunProcess({BinPath("ferry-origin"), "token", "issue", "--data", data_, "--scope", "mirror"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string token_file = dir_.Join("mirror-token");
   ASSERT_OK(WriteFileAtomic(token_file, r.out, {.mode = 0600}));
   const int a_port = FreePort(), c_port = FreePort();
   const std::string a_url = "http://127.0.0.1:" + std::to_string(a_port);
   const std::string c_url = "http://127.0.0.1:" + std::to_string(c_port);
-  MirrorProcess& a = NewMirror("tier1-a", origin_.url(),
-                               "[mirror]\nname = tier1-a\nregion = eu\ncountry = DE\n"
-                               "[origin]\nurl = " + origin_.url() + "\ntoken_file = " + token_file +
-                                   "\nheartbeat_interval = 2s\n[http]\npublic_url = " + a_url + "\n",
-                               a_port);
+  MirrorProcess& a =
+      NewMirror("tier1-a", origin_.url(),
+                "[mirror]\nname = tier1-a\nregion = eu\ncountry = DE\n"
+                "[origin]\nurl = " +
+                    origin_.url() + "\ntoken_file = " + token_file +
+                    "\nheartbeat_interval = 2s\n[http]\npublic_url = " + a_url + "\n",
+                a_port);
   MirrorProcess& b = NewMirror("tier1-b", origin_.url());
-  MirrorProcess& c = NewMirror("tier2-c", a_url,
-                               "[upstream]\nsubscribe = true\n[http]\npublic_url = " + c_url + "\n",
-                               c_port);
+  MirrorProcess& c =
+      NewMirror("tier2-c", a_url,
+                "[upstream]\nsubscribe = true\n[http]\npublic_url = " + c_url + "\n", c_port);
   Start(a);
   Start(b);
   Start(c);
@@ -421,9 +429,8 @@ TEST_F(MirrorNetworkTest, TiersConvergeOnEveryPublishAndServeVerifiedFiles) {
   auto rogue = tuf::Ed25519Signer::Generate();
   const std::string held_b = Get(b.url() + "/metadata/timestamp.json").body;
   const std::int64_t held_b_version = VersionOf(held_b);
-  for (const std::string& notice :
-       {held_b, tuf::SignEnvelope(forged_signed, {rogue.get()}), std::string("{}"),
-        std::string("garbage")}) {
+  for (const std::string& notice : {held_b, tuf::SignEnvelope(forged_signed, {rogue.get()}),
+                                    std::string("{}"), std::string("garbage")}) {
     EXPECT_EQ(Post(b.url() + "/api/v1/notify", notice).status, 202);
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
@@ -432,10 +439,10 @@ TEST_F(MirrorNetworkTest, TiersConvergeOnEveryPublishAndServeVerifiedFiles) {
   EXPECT_EQ(HeldVersion(b), held_b_version);
 
   // Encoded separators and dot segments never reach the files (nor the data directory).
-  for (const char* target :
-       {"/metadata/..%2Fstate.json", "/metadata/%2e%2e/mirror.key", "/targets/%2E%2E/%2E%2E/data/mirror.key",
-        "/metadata/./timestamp.json", "/metadata/../state.json", "/targets/release%2F..%2F..%2Fstate.json",
-        "/metadata/%5c..%5cstate.json", "/metadata//timestamp.json"}) {
+  for (const char* target : {"/metadata/..%2Fstate.json", "/metadata/%2e%2e/mirror.key",
+                             "/targets/%2E%2E/%2E%2E/data/mirror.key", "/metadata/./timestamp.json",
+                             "/metadata/../state.json", "/targets/release%2F..%2F..%2Fstate.json",
+                             "/metadata/%5c..%5cstate.json", "/metadata//timestamp.json"}) {
     const int status = RawStatus(a.port, target);
     EXPECT_TRUE(status == 400 || status == 404) << target << " -> " << status;
   }
@@ -455,7 +462,8 @@ TEST_F(MirrorNetworkTest, KillAnywhereKeepsServingConsistentStateAndResumes) {
     std::map<std::string, std::string> files;
     const std::string repo = data_ + "/repo";
     for (const auto& e : std::filesystem::recursive_directory_iterator(repo)) {
-      if (e.is_regular_file()) files[e.path().lexically_relative(repo).string()] = ReadFileOrDie(e.path().string());
+      if (e.is_regular_file())
+        files[e.path().lexically_relative(repo).string()] = ReadFileOrDie(e.path().string());
     }
     copied_ts = files.at("metadata/timestamp.json");
     const std::int64_t v = VersionOf(copied_ts);
@@ -504,10 +512,12 @@ TEST_F(MirrorNetworkTest, KillAnywhereKeepsServingConsistentStateAndResumes) {
     }
     return false;
   };
-  ASSERT_TRUE(WaitFor([&] { return requested(hashed(b)) && requested(hashed(c)); }, std::chrono::seconds(20)))
+  ASSERT_TRUE(WaitFor([&] { return requested(hashed(b)) && requested(hashed(c)); },
+                      std::chrono::seconds(20)))
       << ReadFileOrDie(m.log);
   // Let the other downloads land in the store, then poll through the stalled stage 1 a while.
-  const std::string blob_c = m.data() + "/blobs/objects/" + crypto::Sha256Hex(contents_[c]).substr(0, 2) + "/" +
+  const std::string blob_c = m.data() + "/blobs/objects/" +
+                             crypto::Sha256Hex(contents_[c]).substr(0, 2) + "/" +
                              crypto::Sha256Hex(contents_[c]).substr(2);
   ASSERT_TRUE(WaitFor([&] { return PathExists(blob_c); }, std::chrono::seconds(20)));
   const int polls_before = polls.load();
@@ -586,7 +596,8 @@ TEST_F(MirrorNetworkTest, KillAnywhereKeepsServingConsistentStateAndResumes) {
 // in every phase): after each, the data directory serves a complete, verified state (the old or
 // the new one), and a final sync completes.
 TEST_F(MirrorNetworkTest, RandomKillsDuringSyncNeverLeaveAnInconsistentState) {
-  MirrorProcess& m = NewMirror("m", origin_.url(), "[limits]\ndownload_rate = 512KiB\n[sync]\nparallel_fetches = 2\n");
+  MirrorProcess& m = NewMirror("m", origin_.url(),
+                               "[limits]\ndownload_rate = 256KiB\n[sync]\nparallel_fetches = 2\n");
   RunResult r = Sync(m);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::mt19937 rng(20261125);
@@ -599,7 +610,8 @@ TEST_F(MirrorNetworkTest, RandomKillsDuringSyncNeverLeaveAnInconsistentState) {
     }
     const std::int64_t before = ServedVersion(m);
     Process sync = Process::Start({BinPath("ferry-mirror"), "sync", "--config", m.conf}, {}, m.log);
-    std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 1500)(rng)));
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(std::uniform_int_distribution<int>(50, 1200)(rng)));
     sync.Signal(SIGKILL);
     killed += sync.Wait() == -1 ? 1 : 0;
     r = VerifyOffline(m);
@@ -625,19 +637,23 @@ TEST_F(MirrorNetworkTest, DiskQuotaFailsCleanlyAndTheMirrorKeepsServing) {
   Release("big.tar", Content("big", 200000));
   const std::int64_t v2 = OriginVersion();
   EXPECT_EQ(Post(m.url() + "/api/v1/notify", OriginTimestamp()).status, 202);
-  ASSERT_TRUE(WaitFor([&] { return Status(m).Find("sync")->Find("last_result")->as_string() == "failed"; },
-                      std::chrono::seconds(20)))
+  ASSERT_TRUE(
+      WaitFor([&] { return Status(m).Find("sync")->Find("last_result")->as_string() == "failed"; },
+              std::chrono::seconds(20)))
       << ReadFileOrDie(m.log);
   const std::string log = ReadFileOrDie(m.log);
-  EXPECT_NE(log.find("sync failed: too_large: stage 1: disk quota reached"), std::string::npos) << log;
-  EXPECT_NE(Status(m).Find("sync")->Find("last_error")->as_string().find("disk quota reached"), std::string::npos);
+  EXPECT_NE(log.find("sync failed: too_large: stage 1: disk quota reached"), std::string::npos)
+      << log;
+  EXPECT_NE(Status(m).Find("sync")->Find("last_error")->as_string().find("disk quota reached"),
+            std::string::npos);
   EXPECT_EQ(HeldVersion(m), v1);
   EXPECT_EQ(Get(m.url() + "/healthz").status, 200);  // still serving a fresh-enough state
   RunResult r = Verify(m);
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("OK: timestamp v" + std::to_string(v1)), std::string::npos) << r.out;
   std::size_t temps = 0;
-  for (const auto& e : std::filesystem::directory_iterator(m.data() + "/blobs/tmp")) temps += e.is_regular_file();
+  for (const auto& e : std::filesystem::directory_iterator(m.data() + "/blobs/tmp"))
+    temps += e.is_regular_file();
   EXPECT_EQ(temps, 0u);
   // Still running: another notice, another clean failure.
   EXPECT_EQ(Post(m.url() + "/api/v1/notify", OriginTimestamp()).status, 202);
@@ -661,7 +677,8 @@ TEST_F(MirrorNetworkTest, DiskQuotaFailsCleanlyAndTheMirrorKeepsServing) {
 TEST_F(MirrorNetworkTest, ClientPollingDuringASyncNeverMeetsAMissingFile) {
   MirrorProcess& m = NewMirror("m", origin_.url(), "[limits]\ndownload_rate = 64KiB\n");
   Start(m);
-  ASSERT_TRUE(WaitFor([&] { return ServedVersion(m) > 0; }, std::chrono::seconds(30))) << ReadFileOrDie(m.log);
+  ASSERT_TRUE(WaitFor([&] { return ServedVersion(m) > 0; }, std::chrono::seconds(30)))
+      << ReadFileOrDie(m.log);
   const std::int64_t v1 = ServedVersion(m);
   std::atomic<bool> stop{false};
   std::mutex mu;
@@ -689,7 +706,8 @@ TEST_F(MirrorNetworkTest, ClientPollingDuringASyncNeverMeetsAMissingFile) {
   Release("app-2.1.tar", Content("2.1", 100000));
   const auto start = Clock::now();
   EXPECT_EQ(Post(m.url() + "/api/v1/notify", OriginTimestamp()).status, 202);
-  ASSERT_TRUE(WaitFor([&] { return ServedVersion(m) > v1; }, std::chrono::seconds(60))) << ReadFileOrDie(m.log);
+  ASSERT_TRUE(WaitFor([&] { return ServedVersion(m) > v1; }, std::chrono::seconds(60)))
+      << ReadFileOrDie(m.log);
   const double secs = std::chrono::duration<double>(Clock::now() - start).count();
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   stop = true;
@@ -717,7 +735,8 @@ TEST_F(MirrorNetworkTest, TlsListenerReloadsItsCertificateOnSighup) {
                                "[https]\nlisten = 127.0.0.1:" + std::to_string(tls_port) +
                                    "\ntls_cert = " + cert + "\ntls_key = " + key + "\n");
   Start(m);
-  ASSERT_TRUE(WaitFor([&] { return ServedVersion(m) > 0; }, std::chrono::seconds(20))) << ReadFileOrDie(m.log);
+  ASSERT_TRUE(WaitFor([&] { return ServedVersion(m) > 0; }, std::chrono::seconds(20)))
+      << ReadFileOrDie(m.log);
   const std::string https = "https://127.0.0.1:" + std::to_string(tls_port);
   auto fetch = [&](const std::string& ca) -> Result<std::string> {
     net::HttpClientOptions o;
@@ -732,7 +751,8 @@ TEST_F(MirrorNetworkTest, TlsListenerReloadsItsCertificateOnSighup) {
   EXPECT_EQ(*body, ReadFileOrDie(m.data() + "/repo/metadata/timestamp.json"));
   ASSERT_TRUE(MakeSelfSignedCert(cert, key, "mirror B"));
   m.process.Signal(SIGHUP);
-  ASSERT_TRUE(WaitFor([&] { return fetch(cert).ok(); }, std::chrono::seconds(10))) << ReadFileOrDie(m.log);
+  ASSERT_TRUE(WaitFor([&] { return fetch(cert).ok(); }, std::chrono::seconds(10)))
+      << ReadFileOrDie(m.log);
   EXPECT_FALSE(fetch(old_ca).ok());
   // A reload that fails keeps the current certificate.
   ASSERT_OK(WriteFileAtomic(key, "not a key"));

@@ -1,9 +1,9 @@
 // Push notices, subscribers, the identity's heartbeats, the configuration and the rate limiter.
 #include "mirror/notify.h"
 
-#include <sys/stat.h>
-
 #include <chrono>
+
+#include <sys/stat.h>
 
 #include "base/config.h"
 #include "base/fs.h"
@@ -30,8 +30,8 @@ TEST_F(NoticeTest, AcceptsOnlyNewerTimestampsSignedByTheTrustedKeys) {
   ASSERT_OK(ok);
   EXPECT_EQ(*ok, 2);
   EXPECT_OK(VerifyNotice(v2, initial_root_, std::nullopt, now));
-  EXPECT_ERRC(VerifyNotice(v2, initial_root_, v2, now), Errc::kEqualVersion);   // stale
-  EXPECT_ERRC(VerifyNotice(v1, initial_root_, v2, now), Errc::kRollback);       // older
+  EXPECT_ERRC(VerifyNotice(v2, initial_root_, v2, now), Errc::kEqualVersion);  // stale
+  EXPECT_ERRC(VerifyNotice(v1, initial_root_, v2, now), Errc::kRollback);      // older
   // Forged: signed by another key, or not signed at all, or not a timestamp.
   auto* rogue = NewKey();
   const std::string forged =
@@ -109,8 +109,8 @@ TEST(Identity, KeyIsMadeOnceWithMode0600AndSignsHeartbeats) {
   const json::Value& sig = doc->Find("signatures")->as_array().at(0);
   EXPECT_EQ(sig.Find("keyid")->as_string(), id->keyid());
   // What the origin checks: the signature over canonical(signed) with the registered key.
-  EXPECT_TRUE(id->key().Verify(AsBytes(json::EncodeCanonical(*signed_part)),
-                               sig.Find("sig")->as_string()));
+  EXPECT_TRUE(
+      id->key().Verify(AsBytes(json::EncodeCanonical(*signed_part)), sig.Find("sig")->as_string()));
   // A group-readable key file is refused.
   ASSERT_EQ(::chmod(key.c_str(), 0640), 0);
   EXPECT_ERRC(MirrorIdentity::LoadOrCreate(key), Errc::kPermission);
@@ -128,8 +128,8 @@ TEST(MirrorConfig, DefaultsRequiredKeysAndTypos) {
   EXPECT_EQ(m->NotifyUrl(), "");
 
   for (const char* bad : {
-           "[upstream]\nroot = r.json\n",                                    // no url
-           "[upstream]\nurl = https://o\n",                                  // no root
+           "[upstream]\nroot = r.json\n",                                           // no url
+           "[upstream]\nurl = https://o\n",                                         // no root
            "[upstream]\nurl = https://o\nroot = r\n[sync]\npoll_intervall = 5m\n",  // typo
            "[upstream]\nurl = ftp://o\nroot = r\n",
            "[upstream]\nurl = https://o\nroot = r\n[origin]\nurl = https://o\n",  // no name...
@@ -167,7 +167,8 @@ TEST(MirrorConfig, ExampleFileParses) {
   auto m = ParseMirrorConfig(*c);
   ASSERT_OK(m);
   // Every key the program knows is documented in the example.
-  const std::string text = ferry::testing::ReadFileOrDie(ferry::testing::SourcePath("conf/mirror.example.conf"));
+  const std::string text =
+      ferry::testing::ReadFileOrDie(ferry::testing::SourcePath("conf/mirror.example.conf"));
   for (const auto& key : MirrorConfigKeys()) {
     const std::string leaf = key.substr(key.find('.') + 1);
     EXPECT_NE(text.find(leaf + " ="), std::string::npos) << key << " is not in the example";
@@ -178,7 +179,8 @@ TEST(RateLimiter, HoldsTheAverageRate) {
   RateLimiter limiter(100000);  // 100 kB/s, one second of burst
   const auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < 15; ++i) limiter.Consume(10000);  // 150 kB: ~0.5 s beyond the burst
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_GE(secs, 0.4);
   EXPECT_LT(secs, 3.0);
   RateLimiter unlimited(0);

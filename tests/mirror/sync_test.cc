@@ -3,10 +3,10 @@
 // or an interruption at each step leave behind, and retention.
 #include "mirror/sync.h"
 
-#include <sys/stat.h>
-
 #include <filesystem>
 #include <set>
+
+#include <sys/stat.h>
 
 #include "base/fs.h"
 #include "crypto/hash.h"
@@ -78,7 +78,8 @@ class SyncTest : public tuf::testing::TufTest {
       if (!e.is_regular_file()) continue;
       const std::string rel = e.path().lexically_relative(paths_.repo()).string();
       auto it = files.find(rel);
-      if (rel == "metadata/root.json") it = files.find("metadata/" + tuf::MetadataFileName("root", repo_->root().version));
+      if (rel == "metadata/root.json")
+        it = files.find("metadata/" + tuf::MetadataFileName("root", repo_->root().version));
       ASSERT_NE(it, files.end()) << "served but not upstream: " << rel;
       EXPECT_EQ(ferry::testing::ReadFileOrDie(e.path().string()), it->second) << rel;
     }
@@ -138,7 +139,9 @@ TEST_F(SyncTest, FirstSyncServesTheWholeRepositoryByteIdentical) {
   EXPECT_TRUE(TempFiles().empty()) << ::testing::PrintToString(TempFiles());
   // Targets are hard links to the verified blobs, not copies.
   struct stat served, blob;
-  ASSERT_EQ(::stat((paths_.repo() + "/" + TargetRel("plugins/git/git-1.0.hpi", "hpi 1.0")).c_str(), &served), 0);
+  ASSERT_EQ(::stat((paths_.repo() + "/" + TargetRel("plugins/git/git-1.0.hpi", "hpi 1.0")).c_str(),
+                   &served),
+            0);
   ASSERT_EQ(::stat(store_->BlobPath(store::Digest::Of(std::string("hpi 1.0"))).c_str(), &blob), 0);
   EXPECT_EQ(served.st_ino, blob.st_ino);
   auto state = LoadState(paths_.state());
@@ -201,7 +204,8 @@ TEST_F(SyncTest, TamperedTargetAbortsAndPublishesNothing) {
   EXPECT_EQ(r.outcome, SyncReport::Outcome::kFailed);
   EXPECT_EQ(Served("metadata/timestamp.json"), old_ts);
   EXPECT_FALSE(PathExists(paths_.repo() + "/" + TargetRel("release/app-3.0.tgz", content)));
-  EXPECT_FALSE(PathExists(paths_.metadata() + "/" + tuf::MetadataFileName("snapshot", repo_->snapshot().version)));
+  EXPECT_FALSE(PathExists(paths_.metadata() + "/" +
+                          tuf::MetadataFileName("snapshot", repo_->snapshot().version)));
   EXPECT_TRUE(TempFiles().empty()) << ::testing::PrintToString(TempFiles());
   ExpectConsistent(repo_->timestamp().version - 1);
   auto state = LoadState(paths_.state());
@@ -237,8 +241,10 @@ TEST_F(SyncTest, RolledBackOrForgedTimestampIsRefused) {
   upstream_.ClearOverrides();
   ASSERT_OK(repo_->Touch(kTargets));
   Publish();
-  upstream_.Override("metadata/" + tuf::MetadataFileName("snapshot", repo_->snapshot().version),
-                     repo_->files().at("metadata/" + tuf::MetadataFileName("snapshot", repo_->snapshot().version - 1)));
+  upstream_.Override(
+      "metadata/" + tuf::MetadataFileName("snapshot", repo_->snapshot().version),
+      repo_->files().at("metadata/" +
+                        tuf::MetadataFileName("snapshot", repo_->snapshot().version - 1)));
   EXPECT_FALSE(Sync().status.ok());
   EXPECT_EQ(Served("metadata/timestamp.json"), held);
 }
@@ -320,7 +326,8 @@ TEST_F(SyncTest, InterruptedAtEveryStepKeepsOldStateAndResumes) {
     ExpectBytesIdentical();
     // Targets verified before the interruption were not downloaded again.
     std::size_t fetched_before = 0;
-    if (p.step == SyncStep::kFetchTarget) fetched_before = static_cast<std::size_t>(p.occurrence - 1);
+    if (p.step == SyncStep::kFetchTarget)
+      fetched_before = static_cast<std::size_t>(p.occurrence - 1);
     if (p.step != SyncStep::kPlanned && p.step != SyncStep::kFetchTarget) fetched_before = 4;
     EXPECT_EQ(upstream_.CountPrefix("targets/"), 4u - std::min<std::size_t>(4, fetched_before));
   }
@@ -346,8 +353,7 @@ TEST_F(SyncTest, RootRotationAndHistoryAreMirrored) {
   std::filesystem::remove_all(data_);
   store_.reset();
   auto* rogue = NewKey();
-  upstream_.Override("metadata/1.root.json",
-                     Resign(initial_root_, [](json::Object&) {}, {rogue}));
+  upstream_.Override("metadata/1.root.json", Resign(initial_root_, [](json::Object&) {}, {rogue}));
   EXPECT_FALSE(Sync([&](SyncOptions& o) { o.pinned_root = v2; }).status.ok());
   EXPECT_FALSE(PathExists(paths_.metadata() + "/timestamp.json"));
 }
@@ -363,7 +369,8 @@ TEST_F(SyncTest, KeyRotationWindowIsRepairedByTheNextSync) {
   Publish();
   SyncReport r = Sync([](SyncOptions& o) {
     o.fault_hook = [](SyncStep step, std::string_view) -> Status {
-      return step == SyncStep::kWriteTimestamp ? Status(Error(Errc::kIoError, "crash")) : OkStatus();
+      return step == SyncStep::kWriteTimestamp ? Status(Error(Errc::kIoError, "crash"))
+                                               : OkStatus();
     };
   });
   EXPECT_FALSE(r.status.ok());
@@ -420,8 +427,7 @@ TEST_F(SyncTest, SecondSyncOnTheSameDirectoryIsRefusedWhileOneRuns) {
 TEST(ServableTargetPath, RefusesWhatCouldEscapeOrNotFit) {
   EXPECT_TRUE(IsServableTargetPath("release/app-1.0.tgz"));
   EXPECT_TRUE(IsServableTargetPath("a"));
-  for (const char* bad : {"", "/a", "a/", "a//b", "../a", "a/../b", "./a", "a/.", "a\\b",
-                          "a\nb"}) {
+  for (const char* bad : {"", "/a", "a/", "a//b", "../a", "a/../b", "./a", "a/.", "a\\b", "a\nb"}) {
     EXPECT_FALSE(IsServableTargetPath(bad)) << bad;
   }
   EXPECT_FALSE(IsServableTargetPath(std::string(127, 'n')));  // 128 hex + '.' + 127 > 255
