@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "crypto/hash.h"
+#include "delta/bsdiff.h"
 #include "delta/expanded_patch.h"
 #include "delta/zstd_prefix.h"
 
@@ -15,6 +16,8 @@ namespace {
 
 // Sizes beyond this are refused outright (keeps all size arithmetic far from overflow).
 constexpr std::uint64_t kMaxSize = std::uint64_t{1} << 48;
+// The suffix array indexes the base with 32-bit positions.
+constexpr std::uint64_t kMaxBsdiffBase = (std::uint64_t{1} << 31) - 2;
 
 std::array<std::uint8_t, 32> Sha256Array(ByteSpan data) {
   const Bytes d = crypto::Sha256(data);
@@ -105,6 +108,15 @@ Result<Bytes> CreatePatch(ByteSpan base, ByteSpan target, const CreateOptions& o
     FERRY_ASSIGN_OR_RETURN(Candidate c,
                            ZstdCandidate(Method::kZstdPrefix, base, target, options, header));
     candidates.push_back(std::move(c));
+    if (options.consider_bsdiff && base.size() < kMaxBsdiffBase) {
+      int wlog = 0;
+      FERRY_ASSIGN_OR_RETURN(Bytes payload, internal::BsdiffEncode(base, target, options.level,
+                                                                   options.max_window_log, &wlog));
+      PatchHeader h = header;
+      h.method = Method::kBsdiff;
+      h.window_log = wlog;
+      candidates.push_back({Method::kBsdiff, EncodePatch(h, {}, payload)});
+    }
   }
   auto smallest = [&]() {
     std::size_t best = SIZE_MAX;
@@ -191,6 +203,9 @@ Status ApplyPatchTo(ByteSpan base, ByteSpan patch, const ApplyLimits& limits,
       break;
     case Method::kZstdPrefix:
       FERRY_TRY(internal::ZstdDecompressTo(base, v.payload, h.target_size, h.window_log, out));
+      break;
+    case Method::kBsdiff:
+      FERRY_TRY(internal::BsdiffDecode(base, v.payload, h.target_size, h.window_log, out));
       break;
     case Method::kGzip:
     case Method::kZip:

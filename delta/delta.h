@@ -4,8 +4,9 @@
 //   Result<Bytes> patch = delta::CreatePatch(v1, v2);            // origin, at publish time
 //   Result<Bytes> v2 = delta::ApplyPatch(v1, *patch, limits);    // mirror or client
 //
-// Methods: a zstd frame with the base as prefix (`zstd --patch-from`); gzip- and zip-aware
-// patches that diff the decompressed content and rebuild the published compressed bytes exactly
+// Methods: a zstd frame with the base as prefix (`zstd --patch-from`); approximate matches in
+// the style of bsdiff with zstd-compressed sections; gzip- and zip-aware patches that diff the
+// decompressed content with either codec and rebuild the published compressed bytes exactly
 // (zlib and Chromium/Node zlib output, detected per stream); a plain zstd frame of the target.
 // CreatePatch picks the smallest. ApplyPatch never returns bytes whose SHA-256 differs from the
 // target digest in the patch header, and it checks the base digest before decoding anything.
@@ -38,6 +39,9 @@ struct CreateOptions {
   bool exhaustive_deflate_search = false;
   // Also try a base-free frame (Method::kFull) when the delta is poor; keep it if smaller.
   bool consider_full = true;
+  // Also try approximate matching (Method::kBsdiff, and the bsdiff form of the compression-aware
+  // methods); keep it if smaller. Costs a suffix array of the base (about 9 bytes per byte).
+  bool consider_bsdiff = true;
   // Largest zstd window log the patch may need (files above 2^(n-1) bytes lose long matches).
   // Must not exceed the receivers' ApplyLimits::max_window_log.
   int max_window_log = 27;

@@ -4,6 +4,7 @@
 #include <utility>
 #include <vector>
 
+#include "delta/bsdiff.h"
 #include "delta/byte_io.h"
 #include "delta/container.h"
 #include "delta/deflate_encoder.h"
@@ -15,6 +16,9 @@ namespace {
 // Params flag: the zstd prefix is the base's expanded form followed by the base file itself, so
 // target streams left compressed can match the base's compressed bytes.
 constexpr std::uint32_t kFlagPrefixHasBaseFile = 1;
+// Params flag: the payload is a bsdiff-style diff (delta/bsdiff.h) instead of a zstd frame.
+constexpr std::uint32_t kFlagBsdiff = 2;
+constexpr std::uint64_t kMaxBsdiffBase = (std::uint64_t{1} << 31) - 2;
 constexpr std::size_t kRunSize = 8;
 
 struct Run {
@@ -57,7 +61,7 @@ Result<DecodedParams> DecodeParams(ByteSpan params) {
       !r.U32(&run_count)) {
     return Error(Errc::kParseError, "compression-aware params are truncated");
   }
-  if ((d.flags & ~kFlagPrefixHasBaseFile) != 0) {
+  if ((d.flags & ~(kFlagPrefixHasBaseFile | kFlagBsdiff)) != 0) {
     return Error(Errc::kUnsupported, "compression-aware params: unknown flags");
   }
   if (run_count > d.streams || r.remaining() != std::uint64_t{run_count} * kRunSize) {
@@ -173,6 +177,17 @@ Result<std::optional<ExpandedPatch>> CreateExpanded(ByteSpan base, ByteSpan targ
       PatchEncodeParams(options.level, prefix.size(), target_form.size(), options.max_window_log);
   out.window_log = zp.window_log;
   FERRY_ASSIGN_OR_RETURN(out.payload, ZstdCompress(prefix, target_form, zp));
+  if (options.consider_bsdiff && prefix.size() < kMaxBsdiffBase) {
+    int wlog = 0;
+    FERRY_ASSIGN_OR_RETURN(Bytes alt, BsdiffEncode(prefix, target_form, options.level,
+                                                   options.max_window_log, &wlog));
+    if (alt.size() < out.payload.size()) {
+      out.payload = std::move(alt);
+      out.window_log = wlog;
+      flags |= kFlagBsdiff;
+      out.note += "; bsdiff codec";
+    }
+  }
   out.params = EncodeParams(base_form_size, target_form.size(),
                             static_cast<std::uint32_t>(out.streams_reproduced), flags, runs);
   return std::optional<ExpandedPatch>(std::move(out));
@@ -198,8 +213,16 @@ Status ApplyExpanded(Method method, int window_log, ByteSpan base, ByteSpan para
   if ((p.flags & kFlagPrefixHasBaseFile) != 0) {
     base_exp.data.insert(base_exp.data.end(), base.begin(), base.end());
   }
-  FERRY_ASSIGN_OR_RETURN(Bytes form,
-                         ZstdDecompress(base_exp.data, payload, p.target_size, window_log));
+  Bytes form;
+  if ((p.flags & kFlagBsdiff) != 0) {
+    form.reserve(static_cast<std::size_t>(p.target_size));
+    FERRY_TRY(BsdiffDecode(base_exp.data, payload, p.target_size, window_log, [&](ByteSpan c) {
+      form.insert(form.end(), c.begin(), c.end());
+      return OkStatus();
+    }));
+  } else {
+    FERRY_ASSIGN_OR_RETURN(form, ZstdDecompress(base_exp.data, payload, p.target_size, window_log));
+  }
   base_exp = Expansion();  // release the base's expansion before recompressing
 
   ByteReader r(form);

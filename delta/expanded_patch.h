@@ -8,8 +8,9 @@
 // Params layout (little-endian), docs/delta-format.md "Compression-aware params":
 //   u64 expanded base size, u64 expanded target size, u32 stream count, u32 flags,
 //   u32 run count, then per run: u32 streams, u8 flavor, u8 level, u8 memLevel,
-//   u8 (strategy << 4 | windowBits). Flag 1: the zstd prefix is the base's expanded form
-//   followed by the base file (set when some target streams stay compressed).
+//   u8 (strategy << 4 | windowBits). Flag 1: the prefix is the base's expanded form followed
+//   by the base file (set when some target streams stay compressed). Flag 2: the payload is a
+//   bsdiff-style diff (delta/bsdiff.h) against that prefix instead of a zstd frame.
 //
 // Thread safety: pure functions.
 #ifndef FERRY_DELTA_EXPANDED_PATCH_H_

@@ -34,6 +34,8 @@ std::string_view MethodName(Method method) {
       return "gzip";
     case Method::kZip:
       return "zip";
+    case Method::kBsdiff:
+      return "bsdiff";
   }
   return "unknown";
 }
@@ -77,7 +79,7 @@ Result<PatchView> ParsePatch(ByteSpan patch) {
   PatchHeader& h = v.header;
   const std::uint8_t method = patch[10];
   if (method < static_cast<std::uint8_t>(Method::kFull) ||
-      method > static_cast<std::uint8_t>(Method::kZip)) {
+      method > static_cast<std::uint8_t>(Method::kBsdiff)) {
     return Error(Errc::kUnsupported, "patch method " + std::to_string(method) + " is unknown");
   }
   h.method = static_cast<Method>(method);

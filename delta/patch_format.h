@@ -42,9 +42,11 @@ enum class Method : std::uint8_t {
   kGzip = 3,        // gzip-aware: base and target expanded (deflate streams inflated), zstd
                     // prefix patch between the expansions, target streams recompressed on apply
   kZip = 4,         // zip/jar/hpi-aware: the same, one stream per deflated entry
+  kBsdiff = 5,      // approximate matches against the base (bsdiff's algorithm), three zstd
+                    // sections: control, byte differences, new bytes (delta/bsdiff.h)
 };
 
-// "full", "zstd-prefix", "gzip", "zip"; "unknown" otherwise.
+// "full", "zstd-prefix", "gzip", "zip", "bsdiff"; "unknown" otherwise.
 std::string_view MethodName(Method method);
 
 struct PatchHeader {

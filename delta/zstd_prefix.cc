@@ -140,4 +140,79 @@ Result<Bytes> ZstdDecompress(ByteSpan prefix, ByteSpan frame, std::uint64_t expe
   return out;
 }
 
+struct FrameReader::Impl {
+  std::unique_ptr<ZSTD_DCtx, DCtxFree> dctx;
+  ZSTD_inBuffer in{};
+  bool done = false;  // zstd reported the end of the frame
+};
+
+FrameReader::FrameReader(std::unique_ptr<Impl> impl, std::uint64_t content_size)
+    : impl_(std::move(impl)), content_size_(content_size) {}
+
+FrameReader::~FrameReader() = default;
+
+Result<std::unique_ptr<FrameReader>> FrameReader::Open(ByteSpan frame, int max_window_log) {
+  const std::size_t frame_size = ZSTD_findFrameCompressedSize(frame.data(), frame.size());
+  if (ZSTD_isError(frame_size) || frame_size != frame.size()) {
+    return Error(Errc::kParseError, "delta section is not exactly one zstd frame");
+  }
+  const unsigned long long content = ZSTD_getFrameContentSize(frame.data(), frame.size());
+  if (content == ZSTD_CONTENTSIZE_ERROR || content == ZSTD_CONTENTSIZE_UNKNOWN) {
+    return Error(Errc::kParseError, "delta section frame has no content size");
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->dctx.reset(ZSTD_createDCtx());
+  if (!impl->dctx) return Error(Errc::kIoError, "zstd: out of memory creating a context");
+  const std::size_t rc =
+      ZSTD_DCtx_setParameter(impl->dctx.get(), ZSTD_d_windowLogMax, max_window_log);
+  if (ZSTD_isError(rc)) return ZstdError(Errc::kInvalidArgument, "zstd windowLogMax", rc);
+  impl->in = ZSTD_inBuffer{frame.data(), frame.size(), 0};
+  return std::unique_ptr<FrameReader>(new FrameReader(std::move(impl), content));
+}
+
+Status FrameReader::Read(std::uint8_t* dst, std::size_t n) {
+  if (n > remaining()) return Error(Errc::kParseError, "delta section is shorter than needed");
+  ZSTD_outBuffer ob{dst, n, 0};
+  while (ob.pos < ob.size) {
+    const std::size_t in_before = impl_->in.pos;
+    const std::size_t out_before = ob.pos;
+    const std::size_t rc = ZSTD_decompressStream(impl_->dctx.get(), &ob, &impl_->in);
+    if (ZSTD_isError(rc)) {
+      const Errc code = ZSTD_getErrorCode(rc) == ZSTD_error_frameParameter_windowTooLarge
+                            ? Errc::kTooLarge
+                            : Errc::kParseError;
+      return ZstdError(code, "zstd decompress", rc);
+    }
+    if (rc == 0) {
+      impl_->done = true;
+      if (ob.pos != ob.size) return Error(Errc::kParseError, "delta section frame is short");
+      break;
+    }
+    if (ob.pos == out_before && impl_->in.pos == in_before) {
+      return Error(Errc::kParseError, "delta section frame is truncated");
+    }
+  }
+  produced_ += n;
+  return OkStatus();
+}
+
+Status FrameReader::Finish() {
+  if (remaining() != 0) return Error(Errc::kParseError, "delta section has unread content");
+  std::uint8_t spare = 0;
+  while (!impl_->done) {
+    ZSTD_outBuffer ob{&spare, 1, 0};
+    const std::size_t in_before = impl_->in.pos;
+    const std::size_t rc = ZSTD_decompressStream(impl_->dctx.get(), &ob, &impl_->in);
+    if (ZSTD_isError(rc)) return ZstdError(Errc::kParseError, "zstd decompress", rc);
+    if (ob.pos != 0) return Error(Errc::kParseError, "delta section is longer than declared");
+    if (rc == 0) impl_->done = true;
+    if (impl_->done) break;
+    if (impl_->in.pos == in_before) return Error(Errc::kParseError, "delta section is truncated");
+  }
+  if (impl_->in.pos != impl_->in.size) {
+    return Error(Errc::kParseError, "delta section has trailing bytes");
+  }
+  return OkStatus();
+}
+
 }  // namespace ferry::delta::internal

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 
 #include "base/bytes.h"
 #include "base/result.h"
@@ -51,6 +52,35 @@ Status ZstdDecompressTo(ByteSpan prefix, ByteSpan frame, std::uint64_t expected_
 // The same into one buffer of exactly `expected_size` bytes.
 Result<Bytes> ZstdDecompress(ByteSpan prefix, ByteSpan frame, std::uint64_t expected_size,
                              int max_window_log);
+
+// Pull-style decoder of one zstd frame (no prefix), for codecs that read several frames in
+// lockstep. The frame is checked as by ZstdDecompressTo when opened.
+//
+// Thread safety: an object is used by one thread at a time.
+class FrameReader {
+ public:
+  // kParseError unless `frame` is exactly one frame with a declared content size; the decoder's
+  // window is capped at 2^max_window_log (kTooLarge when the frame needs more).
+  static Result<std::unique_ptr<FrameReader>> Open(ByteSpan frame, int max_window_log);
+  ~FrameReader();
+  FrameReader(const FrameReader&) = delete;
+  FrameReader& operator=(const FrameReader&) = delete;
+
+  std::uint64_t content_size() const { return content_size_; }
+  std::uint64_t remaining() const { return content_size_ - produced_; }
+
+  // Reads exactly n bytes; kParseError if the frame holds fewer or is corrupt.
+  Status Read(std::uint8_t* dst, std::size_t n);
+  // Checks that all content was read and the frame ended exactly at the end of its bytes.
+  Status Finish();
+
+ private:
+  struct Impl;
+  FrameReader(std::unique_ptr<Impl> impl, std::uint64_t content_size);
+  std::unique_ptr<Impl> impl_;
+  std::uint64_t content_size_;
+  std::uint64_t produced_ = 0;
+};
 
 }  // namespace ferry::delta::internal
 

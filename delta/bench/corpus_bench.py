@@ -7,7 +7,8 @@ times (wall seconds) and peak memory, for Ferry's patch and the anchor tools:
 
   zstd --patch-from -19 (and --ultra -22), xdelta3 -9 -S djw, bsdiff, rsync --no-whole-file
   (with and without -z: "Total bytes sent"), zsync (bytes served by a local HTTP server: the
-  .zsync control file plus the ranges); for .tgz also zsync's gzip-aware mode (zsync-gz, seeded
+  .zsync control file plus the ranges), casync (index plus missing chunks) and zchunk (what
+  zck_delta_size reports); for .tgz also zsync's gzip-aware mode (zsync-gz, seeded
   with the base .tar), which rebuilds the decompressed .tar rather than the published file and
   so is shown for reference but not counted as an anchor.
 
@@ -17,7 +18,9 @@ Usage:
   /work/shared/corpus/fetch.sh ~/.cache/ferry-corpus        # once; needs the npm registry
   cmake --build BUILD --target ferry-delta
   delta/bench/corpus_bench.py --ferry BUILD/bin/ferry-delta [--corpus DIR] [--levels 19,22]
-                              [--skip zsync,bsdiff] [--markdown OUT.md] [--json OUT.json]
+                              [--skip zsync,bsdiff,...] [--cache ANCHORS.json]
+                              [--markdown OUT.md] [--json OUT.json]
+  (--levels "" runs only the anchors, e.g. to fill the cache.)
 """
 
 import argparse
@@ -128,6 +131,58 @@ def bench_rsync(compress, base, target, tmp):
     literal = int(re.search(r"Literal data: ([\d,]+)", stdout).group(1).replace(",", ""))
     name = "rsync-z" if compress else "rsync"
     return Result(name, sent, wall, None, rss, "literal %d" % literal)
+
+
+
+def store_sizes(store):
+    """Chunk file name -> size for a casync chunk store."""
+    sizes = {}
+    for d, _, files in os.walk(store):
+        for f in files:
+            sizes[f] = os.path.getsize(os.path.join(d, f))
+    return sizes
+
+
+def bench_casync(base, target, tmp):
+    """casync (content-defined chunks, default 64 KiB average, zstd-compressed chunks): the
+    receiver holds the base's chunks and fetches the target's index plus every chunk it lacks."""
+    bstore, tstore = os.path.join(tmp, "ca-base"), os.path.join(tmp, "ca-target")
+    for d in (bstore, tstore):
+        shutil.rmtree(d, ignore_errors=True)
+    bidx, tidx = os.path.join(tmp, "base.caibx"), os.path.join(tmp, "target.caibx")
+    out = os.path.join(tmp, "ca.out")
+    run(["casync", "make", "--store=" + bstore, bidx, base])
+    _, c_wall, c_rss = run(["casync", "make", "--store=" + tstore, tidx, target])
+    have = store_sizes(bstore)
+    need = store_sizes(tstore)
+    moved = os.path.getsize(tidx) + sum(v for k, v in need.items() if k not in have)
+    if os.path.exists(out):
+        os.unlink(out)
+    _, a_wall, a_rss = run(["casync", "extract", "--store=" + tstore, "--seed=" + base, tidx,
+                            out])
+    if not same(out, target):
+        raise RuntimeError("casync mismatch")
+    return Result("casync", moved, c_wall, a_wall, max(c_rss, a_rss),
+                  "%d of %d chunks" % (len([k for k in need if k not in have]), len(need)))
+
+
+def bench_zchunk(base, target, tmp):
+    """zchunk (content-defined chunks, zstd-compressed each): both versions as .zck files, the
+    receiver holds the base's; bytes as `zck_delta_size` reports them (target header plus the
+    chunks the base lacks). Apply: `unzck` of the target .zck (the reassembly itself needs an
+    HTTP server; zckdl)."""
+    bz, tz = os.path.join(tmp, "base.zck"), os.path.join(tmp, "target.zck")
+    run(["zck", "-o", bz, base])
+    _, c_wall, c_rss = run(["zck", "-o", tz, target])
+    stdout, _, _ = run(["zck_delta_size", bz, tz])
+    moved = int(re.search(r"Would download (\d+) of", stdout).group(1))
+    out = os.path.join(tmp, "zck.out")
+    _, a_wall, a_rss = run(["sh", "-c", 'unzck --stdout "$1" > "$2"', "sh", tz, out])
+    if not same(out, target):
+        raise RuntimeError("zchunk mismatch")
+    matched = re.search(r"Matched (\d+) of (\d+) chunks", stdout)
+    note = "%s of %s chunks matched" % matched.groups() if matched else ""
+    return Result("zchunk", moved, c_wall, a_wall, max(c_rss, a_rss), note)
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -246,12 +301,18 @@ def main():
     ap.add_argument("--levels", default="19")
     ap.add_argument("--skip", default="")
     ap.add_argument("--only", default="", help="series/form filter, e.g. typescript/tgz")
+    ap.add_argument("--cache", help="JSON file caching anchor results between runs (anchors "
+                    "are rerun only for pairs or tools missing from it)")
     ap.add_argument("--markdown")
     ap.add_argument("--json")
     args = ap.parse_args()
     skip = set(filter(None, args.skip.split(",")))
-    levels = [int(x) for x in args.levels.split(",")]
+    levels = [int(x) for x in args.levels.split(",") if x]
 
+    cache = {}
+    if args.cache and os.path.exists(args.cache):
+        with open(args.cache) as f:
+            cache = json.load(f)
     rows = []
     with tempfile.TemporaryDirectory(prefix="ferry-bench-") as tmp:
         for series, form, a, b, base, target in pairs(args.corpus):
@@ -260,21 +321,35 @@ def main():
             results = []
             for level in levels:
                 results.append(bench_ferry(args.ferry, level, base, target, tmp))
-            if "zstd" not in skip:
-                results.append(bench_zstd(["-19"], "zstd-19", base, target, tmp))
-                results.append(bench_zstd(["--ultra", "-22"], "zstd-22", base, target, tmp))
-            if "xdelta3" not in skip:
-                results.append(bench_xdelta(base, target, tmp))
-            if "bsdiff" not in skip:
-                results.append(bench_bsdiff(base, target, tmp))
-            if "rsync" not in skip:
-                results.append(bench_rsync(False, base, target, tmp))
-                results.append(bench_rsync(True, base, target, tmp))
-            if "zsync" not in skip:
-                results.append(bench_zsync_counted(base, target, tmp))
-                if form == "tgz" and "zsync-gz" not in skip:
-                    tar_base = base.replace("/tgz/", "/tar/")[:-len(".tgz")] + ".tar"
-                    results.append(bench_zsync_counted(tar_base, target, tmp, gzip_aware=True))
+            key = "%s/%s/%s->%s" % (series, form, a, b)
+            cached = {r["tool"]: r for r in cache.get(key, [])}
+
+            def anchor(tool, fn):
+                if tool in skip or tool.split("-")[0] in skip:
+                    return
+                if tool in cached:
+                    results.append(Result(**cached[tool]))
+                    return
+                r = fn()
+                results.append(r)
+                cache.setdefault(key, []).append(r.__dict__)
+                if args.cache:
+                    with open(args.cache, "w") as f:
+                        json.dump(cache, f, indent=1)
+
+            anchor("zstd-19", lambda: bench_zstd(["-19"], "zstd-19", base, target, tmp))
+            anchor("zstd-22", lambda: bench_zstd(["--ultra", "-22"], "zstd-22", base, target, tmp))
+            anchor("xdelta3-9-djw", lambda: bench_xdelta(base, target, tmp))
+            anchor("bsdiff", lambda: bench_bsdiff(base, target, tmp))
+            anchor("rsync", lambda: bench_rsync(False, base, target, tmp))
+            anchor("rsync-z", lambda: bench_rsync(True, base, target, tmp))
+            anchor("zsync", lambda: bench_zsync_counted(base, target, tmp))
+            anchor("casync", lambda: bench_casync(base, target, tmp))
+            anchor("zchunk", lambda: bench_zchunk(base, target, tmp))
+            if form == "tgz":
+                tar_base = base.replace("/tgz/", "/tar/")[:-len(".tgz")] + ".tar"
+                anchor("zsync-gz",
+                       lambda: bench_zsync_counted(tar_base, target, tmp, gzip_aware=True))
             size = os.path.getsize(target)
             row = {"series": series, "form": form, "pair": "%s->%s" % (a, b), "target": size,
                    "results": [r.__dict__ for r in results]}
@@ -287,7 +362,7 @@ def main():
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=1)
-    if args.markdown:
+    if args.markdown and levels:
         write_markdown(rows, levels, args.markdown)
 
 

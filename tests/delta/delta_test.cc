@@ -31,6 +31,13 @@ CreateOptions Fast() {
   return o;
 }
 
+// zstd-prefix only, for tests about that method's frames.
+CreateOptions NoBsdiff() {
+  CreateOptions o = Fast();
+  o.consider_bsdiff = false;
+  return o;
+}
+
 // An edited copy: a replaced span, an insertion and a deletion.
 Bytes Edit(const Bytes& in, std::uint32_t seed) {
   Bytes out = in;
@@ -94,17 +101,38 @@ Bytes Le64Bytes(std::uint64_t v) {
 
 TEST(Delta, ZstdPrefixRoundTrips) {
   const Bytes text = MakeInput(1, 200000);
-  RoundTrip(text, Edit(text, 2), Method::kZstdPrefix);
+  RoundTrip(text, Edit(text, 2), Method::kZstdPrefix, NoBsdiff());
   const Bytes random = RandomBytes(3, 100000);
-  RoundTrip(random, Edit(random, 4), Method::kZstdPrefix);
-  RoundTrip(text, text, Method::kZstdPrefix);
-  RoundTrip(text, {}, Method::kZstdPrefix);
+  RoundTrip(random, Edit(random, 4), Method::kZstdPrefix, NoBsdiff());
+  RoundTrip(text, text, Method::kZstdPrefix, NoBsdiff());
+  RoundTrip(text, {}, Method::kZstdPrefix, NoBsdiff());
+}
+
+TEST(Delta, BsdiffRoundTripsAndWinsOnScatteredEdits) {
+  // Machine code after a small change: the same bytes with scattered small differences (shifted
+  // addresses). Exact-match LZ pays a new match for every difference; bsdiff one control entry.
+  const Bytes code = RandomBytes(50, 300000);
+  Bytes edited = code;
+  for (std::size_t i = 100; i < edited.size(); i += 3000) edited[i] ^= 0x20;
+  CreateReport report;
+  const Bytes patch = RoundTrip(code, edited, Method::kBsdiff, Fast(), &report);
+  ASSERT_EQ(report.candidates.size(), 2u);
+  EXPECT_EQ(report.candidates[0].method, Method::kZstdPrefix);
+  EXPECT_LT(patch.size() * 3 / 2, report.candidates[0].size)
+      << patch.size() << " vs " << report.candidates[0].size;
+  // Moved blocks of exact copies: both are built, zstd-prefix is smaller and is kept.
+  const Bytes random = RandomBytes(51, 100000);
+  RoundTrip(random, Edit(random, 52), Method::kZstdPrefix, Fast(), &report);
+  ASSERT_EQ(report.candidates.size(), 2u);
+  EXPECT_EQ(report.candidates[1].method, Method::kBsdiff);
 }
 
 TEST(Delta, SimilarInputsGiveSmallPatches) {
   const Bytes text = MakeInput(5, 500000);
-  const Bytes patch = RoundTrip(text, Edit(text, 6), Method::kZstdPrefix);
+  CreateReport report;
+  const Bytes patch = RoundTrip(text, Edit(text, 6), Method::kBsdiff, Fast(), &report);
   EXPECT_LT(patch.size(), 1500u);
+  EXPECT_LT(report.candidates[0].size, 1500u);  // zstd-prefix
 }
 
 TEST(Delta, EmptyOrUnrelatedBaseGivesFullPatch) {
@@ -119,7 +147,7 @@ TEST(Delta, EmptyOrUnrelatedBaseGivesFullPatch) {
   // An unrelated, incompressible target: a self-contained frame is considered too.
   CreateReport report;
   const Bytes noise = RandomBytes(8, 50000);
-  RoundTrip(RandomBytes(9, 50000), noise, Method::kZstdPrefix, Fast(), &report);
+  RoundTrip(RandomBytes(9, 50000), noise, Method::kZstdPrefix, NoBsdiff(), &report);
   ASSERT_EQ(report.candidates.size(), 2u);
   EXPECT_EQ(report.candidates[1].method, Method::kFull);
 }
@@ -198,7 +226,7 @@ TEST(Delta, UnreproducibleGzipFallsBackToZstdPrefix) {
   GzipOptions o;
   o.flush_every = 5000;  // Z_SYNC_FLUSH points: no single deflate call makes this stream
   CreateReport report;
-  RoundTrip(Gzip(v1, o), Gzip(Edit(v1, 21), o), Method::kZstdPrefix, Fast(), &report);
+  RoundTrip(Gzip(v1, o), Gzip(Edit(v1, 21), o), Method::kZstdPrefix, NoBsdiff(), &report);
   EXPECT_NE(report.note.find("fallback"), std::string::npos) << report.note;
   ASSERT_FALSE(report.candidates.empty());
   EXPECT_EQ(report.candidates[0].method, Method::kZstdPrefix);
@@ -206,7 +234,7 @@ TEST(Delta, UnreproducibleGzipFallsBackToZstdPrefix) {
 
 TEST(Delta, CompressionAwareCanBeTurnedOff) {
   const Bytes v1 = MakeInput(22, 50000);
-  CreateOptions o = Fast();
+  CreateOptions o = NoBsdiff();
   o.compression_aware = false;
   RoundTrip(Gzip(v1), Gzip(Edit(v1, 23)), Method::kZstdPrefix, o);
 }
@@ -237,10 +265,13 @@ TEST(Delta, WrongBaseIsRefusedBeforeDecoding) {
 TEST(Delta, TruncatedPatchesFail) {
   const Bytes v1 = MakeInput(28, 20000);
   const Bytes v2 = Edit(v1, 29);
-  for (bool gz : {false, true}) {
+  for (int variant = 0; variant < 4; ++variant) {
+    const bool gz = variant & 1;
+    CreateOptions o = Fast();
+    o.consider_bsdiff = (variant & 2) != 0;
     const Bytes base = gz ? Gzip(v1) : v1;
     const Bytes target = gz ? Gzip(v2) : v2;
-    auto patch = CreatePatch(base, target, Fast());
+    auto patch = CreatePatch(base, target, o);
     ASSERT_OK(patch);
     for (std::size_t n = 0; n < patch->size(); ++n) {
       auto out = ApplyPatch(base, ByteSpan(patch->data(), n));
@@ -252,10 +283,13 @@ TEST(Delta, TruncatedPatchesFail) {
 TEST(Delta, CorruptedPatchesNeverYieldWrongBytes) {
   const Bytes v1 = MakeInput(30, 20000);
   const Bytes v2 = Edit(v1, 31);
-  for (bool gz : {false, true}) {
+  for (int variant = 0; variant < 4; ++variant) {
+    const bool gz = variant & 1;
+    CreateOptions o = Fast();
+    o.consider_bsdiff = (variant & 2) != 0;
     const Bytes base = gz ? Gzip(v1) : v1;
     const Bytes target = gz ? Gzip(v2) : v2;
-    auto patch = CreatePatch(base, target, Fast());
+    auto patch = CreatePatch(base, target, o);
     ASSERT_OK(patch);
     for (std::size_t i = 0; i < patch->size(); ++i) {
       for (std::uint8_t flip : {0x01, 0x80, 0xff}) {
@@ -286,7 +320,7 @@ TEST(Delta, CorruptedPatchesNeverYieldWrongBytes) {
 
 TEST(Delta, TargetDigestIsEnforced) {
   const Bytes v1 = MakeInput(32, 30000);
-  auto patch = CreatePatch(v1, Edit(v1, 33), Fast());
+  auto patch = CreatePatch(v1, Edit(v1, 33), NoBsdiff());
   ASSERT_OK(patch);
   Bytes digest(32, 0x42);
   EXPECT_ERRC(ApplyPatch(v1, Resealed(*patch, 64, digest)), Errc::kHashMismatch);
@@ -294,7 +328,7 @@ TEST(Delta, TargetDigestIsEnforced) {
 
 TEST(Delta, OversizeTargetClaimsAreRefusedBeforeAllocating) {
   const Bytes v1 = MakeInput(34, 30000);
-  auto patch = CreatePatch(v1, Edit(v1, 35), Fast());
+  auto patch = CreatePatch(v1, Edit(v1, 35), NoBsdiff());
   ASSERT_OK(patch);
   const Bytes huge = Resealed(*patch, 24, Le64Bytes(std::uint64_t{1} << 47));
   EXPECT_ERRC(ApplyPatch(v1, huge), Errc::kTooLarge);
@@ -318,7 +352,7 @@ TEST(Delta, ExpandedSizeLimitIsEnforced) {
 
 TEST(Delta, WindowLogAboveTheLimitIsRefused) {
   const Bytes v1 = MakeInput(38, 300000);
-  auto patch = CreatePatch(v1, Edit(v1, 39), Fast());
+  auto patch = CreatePatch(v1, Edit(v1, 39), NoBsdiff());
   ASSERT_OK(patch);
   const int wlog = ReadPatchHeader(*patch)->window_log;
   EXPECT_EQ(wlog, 20);  // 600 KB of base + target
@@ -332,7 +366,7 @@ TEST(Delta, WindowLogAboveTheLimitIsRefused) {
 
 TEST(Delta, CreateHonorsTheWindowLimit) {
   const Bytes v1 = MakeInput(40, 300000);
-  CreateOptions o = Fast();
+  CreateOptions o = NoBsdiff();
   o.max_window_log = 17;
   auto patch = CreatePatch(v1, Edit(v1, 41), o);
   ASSERT_OK(patch);
@@ -344,7 +378,7 @@ TEST(Delta, CreateHonorsTheWindowLimit) {
 
 TEST(Delta, ContainerChecks) {
   const Bytes v1 = MakeInput(42, 10000);
-  auto patch = CreatePatch(v1, Edit(v1, 43), Fast());
+  auto patch = CreatePatch(v1, Edit(v1, 43), NoBsdiff());
   ASSERT_OK(patch);
   EXPECT_ERRC(ReadPatchHeader(ByteSpan(patch->data(), 50)), Errc::kParseError);
   Bytes bad_magic = *patch;
@@ -384,7 +418,7 @@ TEST(Delta, InconsistentCompressionParamsAreRefused) {
 TEST(Delta, SinkErrorsStopApply) {
   const Bytes v1 = MakeInput(46, 300000);
   const Bytes v2 = Edit(v1, 47);
-  auto patch = CreatePatch(v1, v2, Fast());
+  auto patch = CreatePatch(v1, v2, NoBsdiff());
   ASSERT_OK(patch);
   int calls = 0;
   const Status s = ApplyPatchTo(v1, *patch, {}, [&](ByteSpan) -> Status {
@@ -413,7 +447,7 @@ TEST(Delta, RejectsBadOptions) {
 TEST(Delta, HeaderRecordsDigestsAndSizes) {
   const Bytes v1 = MakeInput(48, 10000);
   const Bytes v2 = Edit(v1, 49);
-  auto patch = CreatePatch(v1, v2, Fast());
+  auto patch = CreatePatch(v1, v2, NoBsdiff());
   ASSERT_OK(patch);
   auto h = ReadPatchHeader(*patch);
   ASSERT_OK(h);
