@@ -1,9 +1,12 @@
 // Interoperability with independent TUF implementations:
 //   - tuf-js 5.0.1 (npm, on Debian 12's Node 20) downloads a release and a plugin from a live
-//     ferry-origin with Ferry's root.json, and rejects a tampered copy;
+//     ferry-origin and from a ferry-mirror synced from it, with Ferry's root.json, and rejects
+//     a tampered copy;
 //   - Ferry's client (ferry-tuf) reads python-tuf's test repository served on 127.0.0.1.
 // If npm or the registry is unavailable, the tuf-js tests report themselves skipped.
 #include <filesystem>
+
+#include <signal.h>
 
 #include "base/fs.h"
 #include "crypto/hash.h"
@@ -95,6 +98,39 @@ TEST_F(InteropTest, TufJsDownloadsFromFerryOrigin) {
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(r.out, "OK " + crypto::Sha256Hex(content) + "\n");
   }
+}
+
+// A ferry-mirror syncs the origin (`ferry-mirror sync`), then serves; tuf-js reads the
+// repository from the mirror alone: the mirror serves upstream's metadata bytes unchanged and
+// every hash-prefixed target name.
+TEST_F(InteropTest, TufJsDownloadsFromFerryMirror) {
+  if (std::string why = EnsureTufJs(); !why.empty()) GTEST_SKIP() << why;
+  StartFerryOrigin();
+  const std::string mdir = dir_.Join("mirror");
+  ASSERT_OK(MakeDirs(mdir));
+  const std::string conf = mdir + "/mirror.conf";
+  ASSERT_OK(WriteFileAtomic(conf, "data_dir = " + mdir + "/data\n[upstream]\nurl = " +
+                                      origin_.url() + "\nroot = " + RootPath() +
+                                      "\n[http]\nlisten = 127.0.0.1:0\n[sync]\n"
+                                      "poll_interval = 1h\n"));
+  RunResult r = RunProcess({BinPath("ferry-mirror"), "sync", "--config", conf});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  Process mirror =
+      Process::Start({BinPath("ferry-mirror"), "serve", "--config", conf}, {}, mdir + "/log");
+  auto line = mirror.WaitForLine("listening on");
+  ASSERT_TRUE(line.has_value()) << ReadFileOrDie(mdir + "/log");
+  const std::string url = "http://127.0.0.1:" + line->substr(line->rfind(':') + 1);
+  for (const auto& [target, content] : std::vector<std::pair<std::string, std::string>>{
+           {"release/app-1.0.tar", std::string(300000, 'r')},
+           {"plugins/git/git-1.0.hpi", std::string(100000, 'g')}}) {
+    SCOPED_TRACE(target);
+    r = TufJs(url + "/metadata/", url + "/targets/", RootPath(),
+              dir_.Join("tufjs-mirror-" + std::to_string(content.size())), target);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, "OK " + crypto::Sha256Hex(content) + "\n");
+  }
+  mirror.Signal(SIGTERM);
+  EXPECT_EQ(mirror.Wait(), 0);
 }
 
 TEST_F(InteropTest, TufJsRejectsTamperedCopy) {
