@@ -77,6 +77,7 @@ int CmdServe(int argc, char** argv) {
           "poll interval, register and send heartbeats to the origin when configured.");
   f.Option("config", "FILE", "configuration file (conf/mirror.example.conf documents every key)");
   if (int rc = ParseFlags(f, argc, argv); rc != 0) return rc < 0 ? 0 : rc;
+  net::HoldStopSignals();  // before any thread: a stop during start-up is still a clean stop
   auto svc = OpenService(f, /*identity=*/true);
   if (!svc) return Fail(svc.error());
   const MirrorConfig& c = (*svc)->config();

@@ -147,6 +147,18 @@ int MatchScore(const Route& r, const std::vector<std::string>& segs) {
   return r.segments == segs ? static_cast<int>(r.segments.size()) * 2 + 1 : -1;
 }
 
+const sigset_t& StopSignals() {
+  static const sigset_t set = [] {
+    sigset_t s;
+    sigemptyset(&s);
+    sigaddset(&s, SIGINT);
+    sigaddset(&s, SIGTERM);
+    sigaddset(&s, SIGHUP);
+    return s;
+  }();
+  return set;
+}
+
 void BlockSigpipe() {
   sigset_t set;
   sigemptyset(&set);
@@ -313,6 +325,9 @@ class Server::Impl {
   void RunUntilSignal() {
     asio::io_context sig_ioc;
     asio::signal_set signals(sig_ioc, SIGINT, SIGTERM, SIGHUP);
+    // The handlers are installed: signals HoldStopSignals kept pending are delivered now, to
+    // this thread (the others keep them blocked).
+    pthread_sigmask(SIG_UNBLOCK, &StopSignals(), nullptr);
     std::function<void()> arm = [&] {
       signals.async_wait([&](const ErrorCode& ec, int signo) {
         if (ec) return;
@@ -1316,6 +1331,7 @@ std::uint16_t Server::port(std::size_t index) const { return impl_->port(index);
 void Server::Stop() { impl_->Stop(); }
 Status Server::ReloadTls() { return impl_->ReloadTls(); }
 void Server::RunUntilSignal() { impl_->RunUntilSignal(); }
+void HoldStopSignals() { pthread_sigmask(SIG_BLOCK, &StopSignals(), nullptr); }
 ServerMetrics Server::metrics() const { return impl_->metrics(); }
 
 }  // namespace ferry::net

@@ -178,6 +178,13 @@ struct ServerMetrics {
   std::uint64_t sendfile_bytes = 0;  // body bytes sent with sendfile(2)
 };
 
+// Holds SIGINT, SIGTERM and SIGHUP pending in the calling thread and in every thread started from
+// it afterwards, until Server::RunUntilSignal takes them. A server's main() calls it before it
+// creates any thread: a signal that arrives while the server starts up (a supervisor's stop right
+// after the start) then leads to a clean stop instead of the default action, which kills the
+// process on the spot.
+void HoldStopSignals();
+
 class Server {
  public:
   explicit Server(ServerOptions options);
@@ -215,7 +222,8 @@ class Server {
   Status ReloadTls();
 
   // Blocks the calling thread until SIGINT or SIGTERM arrives, calling ReloadTls on each SIGHUP
-  // (errors go to error_log), then calls Stop(). For the apps' main().
+  // (errors go to error_log), then calls Stop(). For the apps' main(); signals held pending by
+  // HoldStopSignals are taken here.
   void RunUntilSignal();
 
   ServerMetrics metrics() const;

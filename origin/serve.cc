@@ -44,6 +44,7 @@ Result<net::ListenOptions> ParseListen(const std::string& text) {
 Result<ServiceOptions> LoadServeOptions(int argc, char** argv, Config* config, bool* help);
 
 int Serve(int argc, char** argv) {
+  net::HoldStopSignals();  // before any thread: a stop during start-up is still a clean stop
   Config config;
   bool help = false;
   auto options = LoadServeOptions(argc, argv, &config, &help);
