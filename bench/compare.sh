@@ -117,7 +117,7 @@ BEGIN {
 }' | tee -a "$results/machine.txt"
 
 echo
-python3 - "$results" "$clock" <<'EOF'
+python3 - "$results" "$clock" <<'EOF' | tee "$results/compare-table.md"
 import json
 import sys
 from pathlib import Path
