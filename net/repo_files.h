@@ -8,15 +8,27 @@
 #define FERRY_NET_REPO_FILES_H_
 
 #include <string>
+#include <string_view>
 
 #include "net/http_types.h"
 
 namespace ferry::net {
 
+// Compressed variants: when `compressed_dir` is set, a hash-prefixed target
+// (targets/DIR/SHA256.NAME) may also exist as `compressed_dir/SHA256.zst`, a zstd frame of the
+// same bytes (the origin writes them for files they shrink; docs/mirror-protocol.md). A request
+// whose Accept-Encoding allows zstd then gets that file with `Content-Encoding: zstd` and its own
+// entity tag; every target response carries `Vary: Accept-Encoding`, so shared caches keep the
+// two apart. Stock TUF clients never ask for zstd and always get the plain file.
+//
 // `request.segments` (decoded and validated by the server core) must start with "metadata" or
 // "targets"; anything else, a missing file, a symlink or a non-regular file is 404. Cheap and
-// non-blocking enough for an inline route (one open + fstat).
-Reply ServeRepositoryFile(const std::string& repo_dir, const Request& request);
+// non-blocking enough for an inline route (one open + fstat, two with a variant).
+Reply ServeRepositoryFile(const std::string& repo_dir, const Request& request,
+                          const std::string& compressed_dir = "");
+
+// True if an Accept-Encoding field value allows zstd ("zstd", "zstd;q=0.5", "*"; not "zstd;q=0").
+bool AcceptsZstd(std::string_view accept_encoding);
 
 }  // namespace ferry::net
 

@@ -1,5 +1,7 @@
 #include "origin/api.h"
 
+#include <vector>
+
 #include "base/bytes.h"
 #include "base/json.h"
 #include "crypto/hash.h"
@@ -225,8 +227,9 @@ Status RegisterMirrorRoutes(net::Server& server, OriginService& svc, MirrorDirec
 Status RegisterRoutes(net::Server& server, OriginService& svc, MirrorDirector* director) {
   if (director != nullptr) FERRY_TRY(RegisterMirrorRoutes(server, svc, *director));
   const std::string repo = RepoDir(svc.options().data_dir);
-  auto files = [repo](net::Request& req, net::BodyReader&) -> net::Reply {
-    return net::ServeRepositoryFile(repo, req);
+  const std::string compressed = CompressedDir(svc.options().data_dir);
+  auto files = [repo, compressed](net::Request& req, net::BodyReader&) -> net::Reply {
+    return net::ServeRepositoryFile(repo, req, compressed);
   };
   FERRY_TRY(server.AddRoute("GET", "/metadata/*", files, net::RouteOptions::Inline()));
   FERRY_TRY(server.AddRoute("GET", "/targets/*", files, net::RouteOptions::Inline()));
@@ -265,12 +268,13 @@ Status RegisterRoutes(net::Server& server, OriginService& svc, MirrorDirector* d
         if (!token) return ErrorResponse(token.error());
         auto upload = svc.BeginUpload(*token, rest[0], rest[2], req.content_length);
         if (!upload) return ErrorResponse(upload.error());
-        char buf[65536];
+        // Large reads: each one is a hop to the connection's I/O thread and back.
+        std::vector<char> buf(256 * 1024);
         for (;;) {
-          auto n = body.Read(std::span<char>(buf, sizeof buf));
+          auto n = body.Read(std::span<char>(buf.data(), buf.size()));
           if (!n) return ErrorResponse(n.error());
           if (*n == 0) break;
-          if (Status st = (*upload)->Write(AsBytes(std::string_view(buf, *n))); !st) {
+          if (Status st = (*upload)->Write(AsBytes(std::string_view(buf.data(), *n))); !st) {
             return ErrorResponse(st.error());
           }
         }

@@ -1,9 +1,14 @@
 #include "origin/deltas.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <map>
 
+#include <unistd.h>
+
+#include "base/fs.h"
 #include "delta/delta.h"
+#include "delta/transfer.h"
 #include "store/digest.h"
 
 namespace ferry::origin {
@@ -66,6 +71,45 @@ Result<DeltaStats> DeltaBuilder::BuildPending() {
     auto published = svc_.PublishTargetFiles("deltas", batch,
                                              "deltas: " + std::to_string(batch.size()) + " patches");
     if (!published) return published.error();
+  }
+  return stats;
+}
+
+Result<CompressStats> DeltaBuilder::CompressPending(const std::string& dir) {
+  CompressStats stats;
+  FERRY_TRY(MakeDirs(dir, 0755));
+  FERRY_ASSIGN_OR_RETURN(auto artifacts, svc_.catalog().ListArtifacts());
+  std::set<std::string> live;
+  for (const ArtifactRecord& a : artifacts) {
+    live.insert(a.sha256);
+    const std::string zst = dir + "/" + a.sha256 + ".zst";
+    const std::string none = dir + "/" + a.sha256 + ".none";
+    if (static_cast<std::uint64_t>(a.length) > options_.max_file_bytes || PathExists(zst) ||
+        PathExists(none)) {
+      continue;
+    }
+    FERRY_ASSIGN_OR_RETURN(store::Digest d, store::Digest::Parse(a.sha256));
+    auto bytes = svc_.blobs().Read(d, options_.max_file_bytes);
+    if (!bytes) continue;  // collected meanwhile
+    FERRY_ASSIGN_OR_RETURN(Bytes frame, delta::CompressForTransfer(AsBytes(*bytes), options_.level));
+    if (static_cast<double>(frame.size()) >
+        options_.max_ratio * static_cast<double>(bytes->size())) {
+      FERRY_TRY(WriteFileAtomic(none, ""));
+      ++stats.not_worth;
+      continue;
+    }
+    FERRY_TRY(WriteFileAtomic(zst, AsChars(frame)));
+    ++stats.written;
+    stats.compressed_bytes += frame.size();
+    stats.file_bytes += bytes->size();
+  }
+  // Copies of files that left the catalog (collected blobs) go too.
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    const std::size_t dot = name.find('.');
+    if (dot != 64 || live.count(name.substr(0, 64))) continue;
+    if (::unlink(e.path().c_str()) == 0) ++stats.removed;
   }
   return stats;
 }

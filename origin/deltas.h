@@ -14,7 +14,13 @@
 // cannot sit in the plugin's own metadata (the author signs it, not the origin): this role keeps
 // them signed without the author's key.
 //
-// Thread safety: BuildPending may be called from one thread at a time.
+// The same builder writes compressed copies for transfers (CompressPending): for each published
+// file that zstd shrinks to at most max_ratio of its size, CompressedDir/SHA256.zst, which the
+// origin serves for the file's hash-prefixed URL to requests that accept zstd
+// (net::ServeRepositoryFile). Mirrors without a base use it; they verify the decoded bytes
+// against the signed hashes, so the copies need no signature.
+//
+// Thread safety: BuildPending and CompressPending may be called from one thread at a time.
 #ifndef FERRY_ORIGIN_DELTAS_H_
 #define FERRY_ORIGIN_DELTAS_H_
 
@@ -41,12 +47,24 @@ struct DeltaStats {
   std::uint64_t target_bytes = 0;  // sizes of the files they rebuild
 };
 
+struct CompressStats {
+  int written = 0;     // new .zst copies
+  int not_worth = 0;   // files zstd does not shrink enough (marked .none)
+  int removed = 0;     // copies of files no longer in the blob store
+  std::uint64_t compressed_bytes = 0;
+  std::uint64_t file_bytes = 0;  // sizes of the files written this round
+};
+
 class DeltaBuilder {
  public:
   DeltaBuilder(OriginService& svc, DeltaOptions options) : svc_(svc), options_(options) {}
   // Builds and publishes (in one publish) every missing patch towards each package's newest
   // version.
   Result<DeltaStats> BuildPending();
+  // Writes the missing compressed copies of published artifacts into `dir` (temp, fsync,
+  // rename, fsync dir; patches are zstd frames already and are left out), and removes copies
+  // whose file left the blob store.
+  Result<CompressStats> CompressPending(const std::string& dir);
 
  private:
   OriginService& svc_;

@@ -145,6 +145,7 @@ int Serve(int argc, char** argv) {
   DeltaOptions delta_options;
   delta_options.keep_versions = static_cast<int>(*config.GetInt("deltas.keep_versions", 3));
   const bool deltas_enabled = *config.GetBool("deltas.enabled", true);
+  const bool compressed_copies = *config.GetBool("deltas.compressed_copies", true);
   std::thread delta_thread([&] {
     DeltaBuilder builder(**svc, delta_options);
     std::unique_lock lock(mu);
@@ -161,6 +162,18 @@ int Serve(int argc, char** argv) {
           Log("published " + std::to_string(stats->built) + " patches (" +
               std::to_string(stats->patch_bytes) + " bytes for " +
               std::to_string(stats->target_bytes) + " bytes of files)");
+        }
+      }
+      if (compressed_copies) {
+        auto stats = builder.CompressPending(CompressedDir(options->data_dir));
+        if (!stats) {
+          Log("writing compressed copies failed: " + stats.error().ToString());
+        } else if (stats->written > 0 || stats->removed > 0) {
+          Log("compressed copies: " + std::to_string(stats->written) + " written (" +
+              std::to_string(stats->compressed_bytes) + " bytes for " +
+              std::to_string(stats->file_bytes) + " bytes of files), " +
+              std::to_string(stats->not_worth) + " not worth it, " +
+              std::to_string(stats->removed) + " removed");
         }
       }
       lock.lock();

@@ -28,6 +28,7 @@ void Step(const std::string& step) {
 std::string CatalogPath(const std::string& d) { return JoinPath(d, "catalog.db"); }
 std::string BlobsDir(const std::string& d) { return JoinPath(d, "blobs"); }
 std::string RepoDir(const std::string& d) { return JoinPath(d, "repo"); }
+std::string CompressedDir(const std::string& d) { return JoinPath(d, "compressed"); }
 std::string OnlineKeysDir(const std::string& d) { return JoinPath(d, "keys/online"); }
 
 tuf::RepositoryOptions RepositoryOptionsFor(const ServiceOptions& o) {

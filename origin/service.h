@@ -65,6 +65,9 @@ std::string CatalogPath(const std::string& data_dir);
 std::string BlobsDir(const std::string& data_dir);
 std::string RepoDir(const std::string& data_dir);
 std::string OnlineKeysDir(const std::string& data_dir);
+// zstd copies of published files for compressed transfers (SHA256.zst; SHA256.none marks a file
+// zstd does not shrink enough). Outside repo/: not part of the TUF layout.
+std::string CompressedDir(const std::string& data_dir);
 
 struct UploadResult {
   std::string path;
