@@ -185,28 +185,35 @@ class HardeningTest : public ::testing::Test {
 TEST_F(HardeningTest, SmugglingCorpusGetsOne400AndACloseFromOriginAndMirror) {
   const std::string smuggled = Get("/healthz");
   const std::vector<std::pair<const char*, std::string>> cases = {
-      {"CL+TE", "POST /api/v1/notify HTTP/1.1\r\nHost: t\r\nContent-Length: 6\r\n"
-                "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\nX" +
-                    smuggled},
-      {"TE+CL", "POST /api/v1/notify HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n"
-                "Content-Length: 6\r\n\r\n0\r\n\r\nX" +
-                    smuggled},
-      {"duplicate CL", "POST /api/v1/notify HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n"
-                       "Content-Length: 44\r\n\r\n" +
-                           smuggled},
-      {"TE chunked, gzip", "POST /api/v1/notify HTTP/1.1\r\nHost: t\r\n"
-                           "Transfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n" +
-                               smuggled},
-      {"TE space colon", "POST /api/v1/notify HTTP/1.1\r\nHost: t\r\n"
-                         "Transfer-Encoding : chunked\r\n\r\n0\r\n\r\n" +
-                             smuggled},
-      {"obs-fold", "GET /healthz HTTP/1.1\r\nHost: t\r\nX-A: 1\r\n Transfer-Encoding: chunked\r\n\r\n" +
-                       smuggled},
+      {"CL+TE",
+       "POST /api/v1/notify HTTP/1.1\r\nHost: t\r\nContent-Length: 6\r\n"
+       "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\nX" +
+           smuggled},
+      {"TE+CL",
+       "POST /api/v1/notify HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n"
+       "Content-Length: 6\r\n\r\n0\r\n\r\nX" +
+           smuggled},
+      {"duplicate CL",
+       "POST /api/v1/notify HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n"
+       "Content-Length: 44\r\n\r\n" +
+           smuggled},
+      {"TE chunked, gzip",
+       "POST /api/v1/notify HTTP/1.1\r\nHost: t\r\n"
+       "Transfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n" +
+           smuggled},
+      {"TE space colon",
+       "POST /api/v1/notify HTTP/1.1\r\nHost: t\r\n"
+       "Transfer-Encoding : chunked\r\n\r\n0\r\n\r\n" +
+           smuggled},
+      {"obs-fold",
+       "GET /healthz HTTP/1.1\r\nHost: t\r\nX-A: 1\r\n Transfer-Encoding: chunked\r\n\r\n" +
+           smuggled},
       {"bare LF", "GET /healthz HTTP/1.1\nHost: t\n\n" + smuggled},
-      {"NUL in a header", std::string("GET /healthz HTTP/1.1\r\nHost: t\r\nX: a") + '\0' +
-                              "b\r\n\r\n" + smuggled},
+      {"NUL in a header",
+       std::string("GET /healthz HTTP/1.1\r\nHost: t\r\nX: a") + '\0' + "b\r\n\r\n" + smuggled},
       {"no Host", "GET /healthz HTTP/1.1\r\n\r\n" + smuggled},
-      {"TLS hello on plain HTTP", std::string("\x16\x03\x01\x02\x00\x01", 6) + "\r\n\r\n" + smuggled},
+      {"TLS hello on plain HTTP",
+       std::string("\x16\x03\x01\x02\x00\x01", 6) + "\r\n\r\n" + smuggled},
   };
   for (const auto& [server, port] : Servers()) {
     ASSERT_NE(port, 0);
@@ -281,8 +288,8 @@ TEST_F(HardeningTest, SlowlorisIsCutOffByOriginAndMirror) {
 // reach a file, let alone one outside the served tree.
 TEST_F(HardeningTest, TraversalCorpusNeverServesAFile) {
   const std::vector<std::string> corpus = {
-      "/metadata/../origin.conf",   "/metadata/..%2f..%2forigin.conf",
-      "/metadata/%2e%2e/%2e%2e/x",  "/targets/..%5c..%5cstate.json",
+      "/metadata/../origin.conf",    "/metadata/..%2f..%2forigin.conf",
+      "/metadata/%2e%2e/%2e%2e/x",   "/targets/..%5c..%5cstate.json",
       "/metadata/%00timestamp.json", "/targets/%c0%ae%c0%ae/%c0%ae%c0%ae/etc/passwd",
       "/metadata//1.root.json",      "/targets/release/../../../etc/passwd",
       "/%2e%2e/%2e%2e/etc/passwd",   "/metadata/" + std::string(4096, 'a') + ".json",
