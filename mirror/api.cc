@@ -40,8 +40,18 @@ std::string MetricsText(const StatusReport& r, const net::ServerMetrics& m) {
       "ferry_mirror_syncs_total{result=\"failed\"} " + std::to_string(r.state.syncs_failed) + "\n";
   Gauge(out, "ferry_mirror_sync_bytes_total", "Bytes received from the upstream by all syncs.",
         L(r.state.sync_bytes_total), "counter");
-  Gauge(out, "ferry_mirror_sync_targets_fetched_total", "Targets downloaded by all syncs.",
+  Gauge(out, "ferry_mirror_sync_targets_fetched_total",
+        "Targets stored by all syncs (downloaded or rebuilt from patches).",
         L(r.state.targets_fetched_total), "counter");
+  Gauge(out, "ferry_mirror_sync_patched_targets_total",
+        "Targets rebuilt from signed patches by all syncs.", L(r.state.patched_targets_total),
+        "counter");
+  Gauge(out, "ferry_mirror_sync_patch_bytes_total",
+        "Bytes of the patches those targets were rebuilt from.", L(r.state.patch_bytes_total),
+        "counter");
+  Gauge(out, "ferry_mirror_sync_patch_saved_bytes_total",
+        "Bytes of the targets rebuilt from patches: what full downloads would have moved.",
+        L(r.state.patch_saved_bytes_total), "counter");
   Gauge(out, "ferry_mirror_last_sync_bytes", "Bytes received from the upstream by the last sync.",
         L(r.state.last_sync_bytes));
   Gauge(out, "ferry_mirror_last_sync_duration_milliseconds", "Duration of the last sync.",

@@ -47,6 +47,7 @@ Result<std::unique_ptr<MirrorService>> MirrorService::Open(ServiceOptions option
   uo.cancel = &s->cancel_;
   FERRY_ASSIGN_OR_RETURN(s->upstream_, HttpUpstream::Create(uo));
   s->fetcher_ = std::make_unique<FullFileFetcher>(s->upstream_.get(), s->store_.get());
+  s->patch_fetcher_ = std::make_unique<PatchFetcher>(s->fetcher_.get(), s->store_.get());
 
   SyncOptions so;
   so.data_dir = c.data_dir;
@@ -59,10 +60,11 @@ Result<std::unique_ptr<MirrorService>> MirrorService::Open(ServiceOptions option
   MirrorService* self = s.get();
   so.log = [self](const std::string& line) { self->Log(line); };
   so.fault_hook = s->options_.fault_hook;
-  s->syncer_ = std::make_unique<Syncer>(so, s->upstream_.get(), s->store_.get(), s->fetcher_.get());
+  s->syncer_ =
+      std::make_unique<Syncer>(so, s->upstream_.get(), s->store_.get(), s->patch_fetcher_.get());
   so.full = true;
   s->full_syncer_ =
-      std::make_unique<Syncer>(so, s->upstream_.get(), s->store_.get(), s->fetcher_.get());
+      std::make_unique<Syncer>(so, s->upstream_.get(), s->store_.get(), s->patch_fetcher_.get());
 
   s->subscribers_ = std::make_unique<Subscribers>(s->paths_.subscribers(),
                                                   static_cast<std::size_t>(c.max_subscribers),
@@ -400,6 +402,9 @@ std::string StatusJson(const StatusReport& r) {
   sync.Set("last_sync_bytes", Clamp(r.state.last_sync_bytes));
   sync.Set("last_sync_ms", r.state.last_sync_ms);
   sync.Set("sync_bytes_total", Clamp(r.state.sync_bytes_total));
+  sync.Set("patched_targets_total", Clamp(r.state.patched_targets_total));
+  sync.Set("patch_bytes_total", Clamp(r.state.patch_bytes_total));
+  sync.Set("patch_saved_bytes_total", Clamp(r.state.patch_saved_bytes_total));
   sync.Set("syncs_published", Clamp(r.state.syncs_published));
   sync.Set("syncs_up_to_date", Clamp(r.state.syncs_up_to_date));
   sync.Set("syncs_failed", Clamp(r.state.syncs_failed));
@@ -479,6 +484,12 @@ std::string StatusHtml(const StatusReport& r) {
       HumanBytes(r.disk_used) + (r.disk_quota ? " of " + HumanBytes(r.disk_quota) : ""));
   row("served", HumanBytes(r.bytes_served));
   row("downloaded from upstream", HumanBytes(r.state.sync_bytes_total));
+  row("rebuilt from patches", r.state.patched_targets_total == 0
+                                  ? "none"
+                                  : std::to_string(r.state.patched_targets_total) +
+                                        " targets: " + HumanBytes(r.state.patch_bytes_total) +
+                                        " of patches instead of " +
+                                        HumanBytes(r.state.patch_saved_bytes_total));
   section("Network");
   row("registration", r.registration);
   row("subscribers", std::to_string(r.subscribers));

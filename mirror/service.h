@@ -127,6 +127,7 @@ class MirrorService {
   std::atomic<bool> cancel_{false};
   std::unique_ptr<HttpUpstream> upstream_;
   std::unique_ptr<FullFileFetcher> fetcher_;
+  std::unique_ptr<PatchFetcher> patch_fetcher_;  // the Syncers' fetcher; fetcher_ for the rest
   std::unique_ptr<Syncer> syncer_;
   std::unique_ptr<Syncer> full_syncer_;
   std::optional<MirrorIdentity> identity_;

@@ -55,6 +55,9 @@ Result<MirrorState> LoadState(const std::string& path) {
   s.syncs_failed = U(*doc, "syncs_failed");
   s.sync_bytes_total = U(*doc, "sync_bytes_total");
   s.targets_fetched_total = U(*doc, "targets_fetched_total");
+  s.patched_targets_total = U(*doc, "patched_targets_total");
+  s.patch_bytes_total = U(*doc, "patch_bytes_total");
+  s.patch_saved_bytes_total = U(*doc, "patch_saved_bytes_total");
   s.last_gc = Int(*doc, "last_gc");
   if (const json::Value* p = doc->Find("published"); p && p->is_array()) {
     for (const auto& e : p->as_array()) {
@@ -86,6 +89,9 @@ Status SaveState(const std::string& path, const MirrorState& s) {
   o.Set("syncs_failed", Clamp(s.syncs_failed));
   o.Set("sync_bytes_total", Clamp(s.sync_bytes_total));
   o.Set("targets_fetched_total", Clamp(s.targets_fetched_total));
+  o.Set("patched_targets_total", Clamp(s.patched_targets_total));
+  o.Set("patch_bytes_total", Clamp(s.patch_bytes_total));
+  o.Set("patch_saved_bytes_total", Clamp(s.patch_saved_bytes_total));
   o.Set("last_gc", s.last_gc);
   json::Array published;
   for (const auto& p : s.published) {

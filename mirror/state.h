@@ -60,7 +60,12 @@ struct MirrorState {
   std::uint64_t syncs_up_to_date = 0;
   std::uint64_t syncs_failed = 0;
   std::uint64_t sync_bytes_total = 0;
-  std::uint64_t targets_fetched_total = 0;
+  std::uint64_t targets_fetched_total = 0;  // downloaded or rebuilt from patches
+  // Targets rebuilt from signed patches, the bytes of those patches, and the bytes of the files
+  // they rebuilt (what full downloads would have moved).
+  std::uint64_t patched_targets_total = 0;
+  std::uint64_t patch_bytes_total = 0;
+  std::uint64_t patch_saved_bytes_total = 0;
   UnixTime last_gc = 0;
   std::vector<PublishedState> published;  // oldest first; the last one is served now
 };

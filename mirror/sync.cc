@@ -1,7 +1,9 @@
 #include "mirror/sync.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <mutex>
 #include <set>
@@ -164,6 +166,39 @@ Result<bool> LinkFile(const std::string& src, const std::string& dest) {
   return true;
 }
 
+// `missing` reordered so that each target comes after the missing targets it needs (depth
+// first, in the order given otherwise). A cycle in `needs` is cut where it is met.
+std::vector<std::size_t> FetchOrder(const std::vector<std::size_t>& missing,
+                                    const std::vector<std::vector<std::size_t>>& needs,
+                                    const std::vector<bool>& held) {
+  enum : char { kNew, kVisiting, kPlaced };
+  std::vector<char> mark(needs.size(), kNew);
+  std::vector<std::size_t> order;
+  order.reserve(missing.size());
+  // Iterative, so a long chain of versions cannot exhaust the stack.
+  std::vector<std::pair<std::size_t, std::size_t>> stack;  // (target, next need to visit)
+  for (std::size_t root : missing) {
+    if (mark[root] != kNew) continue;
+    mark[root] = kVisiting;
+    stack.push_back({root, 0});
+    while (!stack.empty()) {
+      auto& [i, next] = stack.back();
+      if (next < needs[i].size()) {
+        const std::size_t d = needs[i][next++];
+        if (d < needs.size() && !held[d] && mark[d] == kNew) {
+          mark[d] = kVisiting;
+          stack.push_back({d, 0});
+        }
+        continue;
+      }
+      mark[i] = kPlaced;
+      order.push_back(i);
+      stack.pop_back();
+    }
+  }
+  return order;
+}
+
 }  // namespace
 
 std::string SyncReport::Summary() const {
@@ -186,7 +221,11 @@ std::string SyncReport::Summary() const {
                     roles_total, roles_fetched, targets_total, targets_fetched, targets_reused,
                     links_created, Bytes(metadata_bytes + target_bytes).c_str(),
                     static_cast<long long>(duration_ms));
-      return buf;
+      if (targets_patched == 0) return buf;
+      return buf +
+             ("; " + std::to_string(targets_patched) +
+              (targets_patched == 1 ? " target" : " targets") + " rebuilt from patches (" +
+              Bytes(patch_bytes) + " of patches instead of " + Bytes(patch_saved_bytes) + ")");
   }
   return "";
 }
@@ -237,6 +276,9 @@ SyncReport Syncer::Run() {
   state.last_sync_bytes = bytes;
   state.sync_bytes_total += bytes;
   state.targets_fetched_total += report.targets_fetched;
+  state.patched_targets_total += report.targets_patched;
+  state.patch_bytes_total += report.patch_bytes;
+  state.patch_saved_bytes_total += report.patch_saved_bytes;
   state.last_sync_ms = report.duration_ms;
   if (report.upstream_timestamp_version > state.upstream_timestamp_version) {
     state.upstream_timestamp_version = report.upstream_timestamp_version;
@@ -349,7 +391,27 @@ Status Syncer::Stage1(const SyncPlan& plan, std::vector<std::string>& sources, S
   Log("stage 1: fetching " + std::to_string(missing.size()) + " of " +
       std::to_string(plan.targets.size()) + " targets (" + Bytes(missing_bytes) + ")");
 
+  // The fetcher's constraints (a patch and its base before the target rebuilt from them) give
+  // the order: each target after the missing targets it needs, otherwise the plan's order. A
+  // worker starts a target only when those are stored; they were taken earlier, by this worker
+  // or another, so the wait ends (or the sync fails).
+  std::vector<bool> held(plan.targets.size(), true);
+  for (std::size_t i : missing) held[i] = false;
+  std::vector<std::vector<std::size_t>> needs = fetcher_->Prepare(plan.targets, held);
+  needs.resize(plan.targets.size());
+  const std::vector<std::size_t> order = FetchOrder(missing, needs, held);
+  std::vector<std::size_t> position(plan.targets.size(), 0);
+  for (std::size_t k = 0; k < order.size(); ++k) position[order[k]] = k;
+  for (std::size_t i : order) {
+    // Only missing targets earlier in the order (a cyclic answer cannot deadlock the workers).
+    std::erase_if(needs[i], [&](std::size_t d) {
+      return d >= plan.targets.size() || held[d] || position[d] >= position[i];
+    });
+  }
+
   std::mutex mu;
+  std::condition_variable stored_cv;
+  std::vector<bool> stored(plan.targets.size(), false);  // guarded by mu
   std::atomic<std::size_t> next{0};
   std::atomic<bool> failed{false};
   Status first_error = OkStatus();  // guarded by mu
@@ -357,9 +419,17 @@ Status Syncer::Stage1(const SyncPlan& plan, std::vector<std::string>& sources, S
     for (;;) {
       if (failed.load()) return;
       const std::size_t k = next.fetch_add(1);
-      if (k >= missing.size()) return;
-      const std::size_t i = missing[k];
+      if (k >= order.size()) return;
+      const std::size_t i = order[k];
       const TargetEntry& t = plan.targets[i];
+      if (!needs[i].empty()) {
+        std::unique_lock lock(mu);
+        stored_cv.wait(lock, [&] {
+          return failed.load() || std::all_of(needs[i].begin(), needs[i].end(),
+                                              [&](std::size_t d) { return stored[d]; });
+        });
+        if (failed.load()) return;
+      }
       Status st = Fault(SyncStep::kFetchTarget, t.path);
       Result<FetchedTarget> got = st ? fetcher_->Fetch(t) : Result<FetchedTarget>(st.error());
       std::lock_guard lock(mu);
@@ -370,15 +440,29 @@ Status Syncer::Stage1(const SyncPlan& plan, std::vector<std::string>& sources, S
         }
         if (first_error) first_error = std::move(e);
         failed = true;
+        stored_cv.notify_all();
         return;
       }
       sources[i] = store_->BlobPath(got->digest);
+      stored[i] = true;
+      stored_cv.notify_all();
       report.target_bytes += got->bytes_transferred;
       ++report.targets_fetched;
+      if (got->patched) {
+        ++report.targets_patched;
+        report.patch_bytes += got->patch_bytes;
+        report.patch_saved_bytes += t.length;
+      }
+      if (!got->note.empty()) {
+        // Not a failure (the file was downloaded whole and verified), but a signed patch that
+        // does not rebuild its file is worth an operator's look.
+        report.warnings.push_back(t.path + ": " + got->note);
+        Log("warning: " + report.warnings.back());
+      }
     }
   };
   const std::size_t n =
-      std::min<std::size_t>(static_cast<std::size_t>(options_.parallel_fetches), missing.size());
+      std::min<std::size_t>(static_cast<std::size_t>(options_.parallel_fetches), order.size());
   std::vector<std::thread> threads;
   for (std::size_t k = 1; k < n; ++k) threads.emplace_back(worker);
   worker();

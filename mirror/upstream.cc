@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "base/fs.h"
+#include "delta/transfer.h"
 #include "net/http_types.h"
 #include "net/url.h"
 
@@ -85,17 +86,42 @@ void HttpUpstream::Release(std::unique_ptr<net::HttpClient> client) {
 
 Result<UpstreamResponse> HttpUpstream::Get(std::string_view rel_path, std::uint64_t max_length,
                                            const ChunkSink& sink) {
+  return Fetch(rel_path, max_length, sink, /*accept_zstd=*/false);
+}
+
+Result<UpstreamResponse> HttpUpstream::GetTarget(std::string_view rel_path,
+                                                 std::uint64_t max_length, const ChunkSink& sink) {
+  return Fetch(rel_path, max_length, sink, /*accept_zstd=*/true);
+}
+
+Result<UpstreamResponse> HttpUpstream::Fetch(std::string_view rel_path, std::uint64_t max_length,
+                                             const ChunkSink& sink, bool accept_zstd) {
   FERRY_ASSIGN_OR_RETURN(auto client, Acquire());
   net::FetchRequest req;
   req.url = base_ + "/" + std::string(rel_path);
+  // Compressed or not, no more than the file's own size crosses the network: a frame is only
+  // worth sending when it is smaller.
   req.max_length = max_length;
   req.timeouts = options_.timeouts;
+  if (accept_zstd) req.headers.Set("Accept-Encoding", "zstd");
   bool deliver = false;
-  req.on_head = [&](int status, const net::Headers&) -> Status {
+  std::unique_ptr<delta::TransferDecoder> decoder;
+  req.on_head = [&](int status, const net::Headers& headers) -> Status {
     deliver = status == 200;
+    const auto encoding = headers.Get("Content-Encoding");
+    if (!deliver || !encoding || *encoding == "identity") return OkStatus();
+    if (!accept_zstd || *encoding != "zstd") {
+      return Error(Errc::kUnsupported, "the upstream sent Content-Encoding: " +
+                                           std::string(*encoding) + " unasked for " + req.url);
+    }
+    FERRY_ASSIGN_OR_RETURN(decoder, delta::TransferDecoder::Create(max_length));
     return OkStatus();
   };
-  std::uint64_t delivered = 0;
+  std::uint64_t delivered = 0, wire = 0;
+  const ChunkSink counted = [&](ByteSpan chunk) -> Status {
+    delivered += chunk.size();
+    return sink(chunk);
+  };
   auto result = client->Fetch(req, [&](std::string_view chunk) -> Status {
     bytes_received_ += chunk.size();
     if (options_.cancel != nullptr && options_.cancel->load()) {
@@ -103,12 +129,16 @@ Result<UpstreamResponse> HttpUpstream::Get(std::string_view rel_path, std::uint6
     }
     if (options_.limiter != nullptr) options_.limiter->Consume(chunk.size());
     if (!deliver) return OkStatus();  // error pages are read (bounded) and dropped
-    delivered += chunk.size();
-    return sink(AsBytes(chunk));
+    wire += chunk.size();
+    if (decoder) return decoder->Write(AsBytes(chunk), counted);
+    return counted(AsBytes(chunk));
   });
   if (!result) return result.error();  // the client is dropped: its connection may be broken
   Release(std::move(client));
-  return UpstreamResponse{result->status, delivered};
+  if (decoder) {
+    if (Status st = decoder->Finish(); !st) return st.error().WithContext(req.url);
+  }
+  return UpstreamResponse{result->status, delivered, wire, decoder != nullptr};
 }
 
 }  // namespace ferry::mirror
@@ -150,7 +180,7 @@ Result<UpstreamResponse> DirUpstream::Get(std::string_view rel_path, std::uint64
   }
   ::close(fd);
   if (!result) return std::move(result).error();
-  return UpstreamResponse{200, delivered};
+  return UpstreamResponse{200, delivered, delivered};
 }
 
 }  // namespace ferry::mirror

@@ -37,6 +37,9 @@ using ChunkSink = std::function<Status(ByteSpan chunk)>;
 struct UpstreamResponse {
   int status = 0;           // HTTP status; the body reached the sink only for 200
   std::uint64_t bytes = 0;  // body bytes delivered to the sink
+  // Body bytes that crossed the network: `bytes`, or fewer for a compressed transfer.
+  std::uint64_t wire_bytes = 0;
+  bool compressed = false;  // the upstream sent `Content-Encoding: zstd` (decoded here)
 };
 
 class Upstream {
@@ -48,6 +51,15 @@ class Upstream {
   // reaches the sink), kTimeout, kIoError (connection failed), or the sink's error.
   virtual Result<UpstreamResponse> Get(std::string_view rel_path, std::uint64_t max_length,
                                        const ChunkSink& sink) = 0;
+  // As Get, for a target file: may ask for a zstd-compressed transfer (Accept-Encoding: zstd,
+  // which Ferry's origin answers for files zstd shrinks) and decode it as it arrives. The sink
+  // receives the file's own bytes either way; the decoder is bounded by max_length and a 2^27
+  // byte window, and the caller verifies the result against the signed hashes as always (a
+  // corrupt frame is kParseError). The default is Get.
+  virtual Result<UpstreamResponse> GetTarget(std::string_view rel_path, std::uint64_t max_length,
+                                             const ChunkSink& sink) {
+    return Get(rel_path, max_length, sink);
+  }
   // For messages: the base URL.
   virtual std::string Describe() const = 0;
 };
@@ -90,6 +102,8 @@ class HttpUpstream final : public Upstream {
 
   Result<UpstreamResponse> Get(std::string_view rel_path, std::uint64_t max_length,
                                const ChunkSink& sink) override;
+  Result<UpstreamResponse> GetTarget(std::string_view rel_path, std::uint64_t max_length,
+                                     const ChunkSink& sink) override;
   std::string Describe() const override { return base_; }
 
   // Body bytes received from the upstream by this object (all calls, all statuses).
@@ -97,6 +111,8 @@ class HttpUpstream final : public Upstream {
 
  private:
   explicit HttpUpstream(HttpUpstreamOptions options);
+  Result<UpstreamResponse> Fetch(std::string_view rel_path, std::uint64_t max_length,
+                                 const ChunkSink& sink, bool accept_zstd);
   Result<std::unique_ptr<net::HttpClient>> Acquire();
   void Release(std::unique_ptr<net::HttpClient> client);
 

@@ -723,6 +723,67 @@ TEST_F(MirrorNetworkTest, ClientPollingDuringASyncNeverMeetsAMissingFile) {
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
 }
 
+// The second version of a plugin reaches a mirror holding the first as the origin's signed
+// patch: the mirror rebuilds it instead of downloading it (its log line, /metrics and status page
+// say so), serves it and the patch, and ferry / ferry-tuf download and verify everything.
+TEST_F(MirrorNetworkTest, SecondVersionSyncsAsASignedPatch) {
+  // Source-like text: compressible, and a small edit away from the next version.
+  std::string v1;
+  static const char* kWords[] = {"function ", "return ", "const ", "value", "(x) ",
+                                 "{ ",        "}\n",     "if ",    "else ", "this.",
+                                 "export ",   "import ", "= ",     "; "};
+  for (std::uint32_t x = 1; v1.size() < 400000;) {
+    x = x * 1664525u + 1013904223u;
+    v1 += kWords[(x >> 16) % 14];
+  }
+  std::string v2 = v1;
+  for (std::size_t i = 1000; i + 16 < v2.size(); i += 50000) v2.replace(i, 6, "edited");
+  v2 += "// 1.1\n";
+  PublishPlugin("1.0", v1);
+  MirrorProcess& m = NewMirror("m", origin_.url());
+  Start(m);
+  ASSERT_TRUE(WaitForVersion(m, OriginVersion())) << ReadFileOrDie(m.log);
+
+  PublishPlugin("1.1", v2);
+  // The origin builds and signs the patch off the request path, then publishes it.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return ReadFileOrDie(dir_.Join("origin.log")).find("published 1 patches") !=
+               std::string::npos;
+      },
+      std::chrono::seconds(60)))
+      << ReadFileOrDie(dir_.Join("origin.log"));
+  const std::int64_t v = OriginVersion();
+  EXPECT_EQ(Post(m.url() + "/api/v1/notify", OriginTimestamp()).status, 202);
+  ASSERT_TRUE(WaitForVersion(m, v)) << ReadFileOrDie(m.log);
+  ASSERT_TRUE(WaitFor(
+      [&] { return ReadFileOrDie(m.log).find("rebuilt from patches") != std::string::npos; },
+      std::chrono::seconds(10)))
+      << ReadFileOrDie(m.log);
+  EXPECT_NE(ReadFileOrDie(m.log).find("1 target rebuilt from patches ("), std::string::npos);
+
+  Http metrics = Get(m.url() + "/metrics");
+  EXPECT_NE(metrics.body.find("\nferry_mirror_sync_patched_targets_total 1\n"), std::string::npos)
+      << metrics.body;
+  EXPECT_NE(metrics.body.find("\nferry_mirror_sync_patch_saved_bytes_total " +
+                              std::to_string(v2.size()) + "\n"),
+            std::string::npos)
+      << metrics.body;
+  const json::Value status = Status(m);
+  const std::int64_t patch_bytes = status.Find("sync")->Find("patch_bytes_total")->as_int();
+  EXPECT_GT(patch_bytes, 0);
+  EXPECT_LT(patch_bytes, static_cast<std::int64_t>(v2.size() / 20));
+  // The last sync moved the metadata and the patch: far less than the file.
+  EXPECT_LT(status.Find("sync")->Find("last_sync_bytes")->as_int(),
+            static_cast<std::int64_t>(v2.size() / 4));
+  EXPECT_NE(Get(m.url() + "/").body.find("rebuilt from patches"), std::string::npos);
+
+  RunResult r = Verify(m);  // every target, the patch included, against the signed metadata
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  ExpectByteIdentical(m);
+  ExpectClientsDownload(m);
+}
+
 // The HTTPS listener with an existing certificate, and its reload on SIGHUP: new connections get
 // the new certificate, and a client trusting only the old one is refused.
 TEST_F(MirrorNetworkTest, TlsListenerReloadsItsCertificateOnSighup) {

@@ -1,8 +1,10 @@
 // The mirror's sync against an in-memory upstream serving a repository made by tuf::Repository:
 // what is published and in which order, what is reused, what a tampered upstream, a full quota
-// or an interruption at each step leave behind, and retention.
+// or an interruption at each step leave behind, retention, and targets rebuilt from signed
+// patches (PatchFetcher, the fetcher ferry-mirror uses).
 #include "mirror/sync.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <set>
 
@@ -10,6 +12,8 @@
 
 #include "base/fs.h"
 #include "crypto/hash.h"
+#include "delta/delta.h"
+#include "mirror/api.h"
 #include "mirror/verify.h"
 #include "tests/mirror/mirror_test_util.h"
 #include "tests/tuf/tuf_fixture.h"
@@ -56,9 +60,15 @@ class SyncTest : public tuf::testing::TufTest {
     o.pinned_root = initial_root_;
     o.clock = [this] { return now_; };
     o.parallel_fetches = 2;
+    o.log = [this](const std::string& line) {
+      std::lock_guard lock(log_mu_);
+      log_.push_back(line);
+    };
     if (tweak) tweak(o);
-    FullFileFetcher fetcher(&upstream_, store_.get());
-    Syncer syncer(o, &upstream_, store_.get(), &fetcher);
+    // As ferry-mirror composes them: patches when listed, whole files otherwise.
+    FullFileFetcher full(&upstream_, store_.get());
+    PatchFetcher patches(&full, store_.get());
+    Syncer syncer(o, &upstream_, store_.get(), &patches);
     return syncer.Run();
   }
 
@@ -107,10 +117,71 @@ class SyncTest : public tuf::testing::TufTest {
     return "targets/" + tuf::HashPrefixedTargetPath(path, crypto::Sha256Hex(content));
   }
 
+  // The online "deltas" role (as ferry-origin init delegates it) and its key.
+  void AddDeltasRole() {
+    tuf::DelegatedRole deltas;
+    deltas.name = "deltas";
+    deltas.paths = std::vector<std::string>{"deltas/*/*"};
+    ASSERT_OK(repo_->AddDelegation(kTargets, deltas, {{NewKey()}, 1}));
+  }
+
+  static std::string PatchPath(const std::string& base, const std::string& target) {
+    return "deltas/" + crypto::Sha256Hex(target) + "/" + crypto::Sha256Hex(base) + ".patch";
+  }
+
+  // Lists `patch` (default: a real patch from base to target) as the deltas role's target for
+  // that pair, with the origin's custom data; returns its bytes.
+  std::string AddPatch(const std::string& base, const std::string& target,
+                       std::optional<std::string> patch = std::nullopt) {
+    if (!patch) {
+      auto made = delta::CreatePatch(AsBytes(base), AsBytes(target));
+      EXPECT_TRUE(made.ok()) << made.error().ToString();
+      patch = std::string(AsChars(*made));
+    }
+    json::Object ferry;
+    ferry.Set("base_sha256", crypto::Sha256Hex(base));
+    ferry.Set("target_sha256", crypto::Sha256Hex(target));
+    json::Object custom;
+    custom.Set("ferry", std::move(ferry));
+    EXPECT_OK(repo_->AddTarget("deltas", PatchPath(base, target), *patch,
+                               json::Value(std::move(custom))));
+    return *patch;
+  }
+
+  // Source-like text (compresses well; patches between versions are small).
+  static std::string Text(std::size_t n, std::uint32_t seed) {
+    static const char* kWords[] = {"function ", "return ", "const ", "value", "(x) ",
+                                   "{ ",        "}\n",     "if ",    "else ", "this.",
+                                   "export ",   "import ", "= ",     "; "};
+    std::string s;
+    std::uint32_t x = seed;
+    while (s.size() < n) {
+      x = x * 1664525u + 1013904223u;
+      s += kWords[(x >> 16) % 14];
+    }
+    s.resize(n);
+    return s;
+  }
+
+  // `base` with a few edits: the next version of a file.
+  static std::string Edit(std::string base, std::uint32_t seed) {
+    for (std::size_t i = 5000 + seed; i + 20 < base.size(); i += 30011) {
+      base.replace(i, 8, "v" + std::to_string(seed) + "-edit");
+    }
+    return base + "// appended in edit " + std::to_string(seed) + "\n";
+  }
+
+  std::vector<std::string> Log() {
+    std::lock_guard lock(log_mu_);
+    return log_;
+  }
+
   ferry::testing::TempDir dir_;
   std::string data_;
   MirrorPaths paths_;
   testing::MemoryUpstream upstream_;
+  std::mutex log_mu_;
+  std::vector<std::string> log_;  // guarded by log_mu_
   std::unique_ptr<store::LocalBlobStore> store_;
   UnixTime publish_time_ = 0;
   UnixTime now_ = 0;
@@ -422,6 +493,306 @@ TEST_F(SyncTest, SecondSyncOnTheSameDirectoryIsRefusedWhileOneRuns) {
   });
   ASSERT_OK(outer.status);
   EXPECT_ERRC(inner.status, Errc::kConflict);
+}
+
+// A mirror holding v1 syncs v2 by applying the signed patch v1 -> v2: the full file is never
+// requested, the rebuilt blob verifies, and the report, the log line, state.json and /metrics
+// count the patched target and the bytes.
+TEST_F(SyncTest, NewVersionIsRebuiltFromASignedPatch) {
+  AddDeltasRole();
+  const std::string v1 = Text(200000, 1);
+  ASSERT_OK(repo_->AddTarget(kTargets, "release/tool-1.0.js", v1));
+  Publish();
+  ASSERT_OK(Sync().status);
+  const std::string v2 = Edit(v1, 2);
+  ASSERT_OK(repo_->AddTarget(kTargets, "release/tool-1.1.js", v2));
+  const std::string patch = AddPatch(v1, v2);
+  ASSERT_LT(patch.size(), v2.size() / 20);
+  Publish();
+  upstream_.ClearRequests();
+  SyncReport r = Sync();
+  ASSERT_OK(r.status);
+  EXPECT_EQ(r.outcome, SyncReport::Outcome::kPublished);
+  EXPECT_EQ(upstream_.CountPrefix(TargetRel("release/tool-1.1.js", v2)), 0u)
+      << ::testing::PrintToString(upstream_.Requests());
+  EXPECT_EQ(upstream_.CountPrefix(TargetRel(PatchPath(v1, v2), patch)), 1u);
+  EXPECT_EQ(r.targets_fetched, 2u);  // the patch (served too) and the file rebuilt from it
+  EXPECT_EQ(r.targets_patched, 1u);
+  EXPECT_EQ(r.patch_bytes, patch.size());
+  EXPECT_EQ(r.patch_saved_bytes, v2.size());
+  EXPECT_EQ(r.target_bytes, patch.size());  // all that crossed the network for targets
+  EXPECT_TRUE(r.warnings.empty()) << ::testing::PrintToString(r.warnings);
+  EXPECT_NE(r.Summary().find("1 target rebuilt from patches ("), std::string::npos) << r.Summary();
+  ASSERT_OK(store_->Verify(store::Digest::Of(v2)));
+  EXPECT_EQ(Served(TargetRel("release/tool-1.1.js", v2)), v2);
+  ExpectConsistent(repo_->timestamp().version);
+  ExpectBytesIdentical();
+  EXPECT_TRUE(TempFiles().empty()) << ::testing::PrintToString(TempFiles());
+
+  auto state = LoadState(paths_.state());
+  ASSERT_OK(state);
+  EXPECT_EQ(state->patched_targets_total, 1u);
+  EXPECT_EQ(state->patch_bytes_total, patch.size());
+  EXPECT_EQ(state->patch_saved_bytes_total, v2.size());
+  StatusReport status;
+  status.state = *state;
+  const std::string metrics = MetricsText(status, net::ServerMetrics{});
+  EXPECT_NE(metrics.find("\nferry_mirror_sync_patched_targets_total 1\n"), std::string::npos)
+      << metrics;
+  EXPECT_NE(
+      metrics.find("\nferry_mirror_sync_patch_bytes_total " + std::to_string(patch.size()) + "\n"),
+      std::string::npos);
+  EXPECT_NE(metrics.find("\nferry_mirror_sync_patch_saved_bytes_total " +
+                         std::to_string(v2.size()) + "\n"),
+            std::string::npos);
+  EXPECT_NE(StatusHtml(status).find("rebuilt from patches"), std::string::npos);
+}
+
+// A fresh mirror syncing three versions and the origin's patches (v1 -> v2, and v1 -> v3 and
+// v2 -> v3): v1 is downloaded whole, v2 is rebuilt from it once it is stored, and v3 from the
+// smaller of its two patches; each patch and base is fetched before the file built on it.
+TEST_F(SyncTest, FreshMirrorChainsPatchesOnBasesStoredEarlierInTheSameSync) {
+  AddDeltasRole();
+  const std::string v1 = Text(150000, 1);
+  const std::string v2 = Text(60000, 9) + Edit(v1, 2);             // much new text
+  const std::string v3 = Edit(v2, 3);                              // a small change
+  ASSERT_OK(repo_->AddTarget(kTargets, "release/tool-3.js", v3));  // newest listed first
+  ASSERT_OK(repo_->AddTarget(kTargets, "release/tool-2.js", v2));
+  ASSERT_OK(repo_->AddTarget(kTargets, "release/tool-1.js", v1));
+  const std::string p12 = AddPatch(v1, v2);
+  const std::string p13 = AddPatch(v1, v3);
+  const std::string p23 = AddPatch(v2, v3);
+  ASSERT_LT(p23.size(), p13.size());
+  Publish();
+  for (int parallel : {1, 4}) {
+    SCOPED_TRACE("parallel_fetches " + std::to_string(parallel));
+    std::filesystem::remove_all(data_);
+    store_.reset();
+    upstream_.ClearRequests();
+    std::mutex mu;
+    std::vector<std::string> started;
+    SyncReport r = Sync([&](SyncOptions& o) {
+      o.parallel_fetches = parallel;
+      o.fault_hook = [&](SyncStep step, std::string_view detail) -> Status {
+        std::lock_guard lock(mu);
+        if (step == SyncStep::kFetchTarget) started.emplace_back(detail);
+        return OkStatus();
+      };
+    });
+    ASSERT_OK(r.status);
+    EXPECT_EQ(r.targets_patched, 2u);
+    EXPECT_EQ(r.patch_bytes, p12.size() + p23.size());
+    EXPECT_EQ(r.patch_saved_bytes, v2.size() + v3.size());
+    EXPECT_EQ(upstream_.CountPrefix(TargetRel("release/tool-1.js", v1)), 1u);
+    EXPECT_EQ(upstream_.CountPrefix(TargetRel("release/tool-2.js", v2)), 0u);
+    EXPECT_EQ(upstream_.CountPrefix(TargetRel("release/tool-3.js", v3)), 0u);
+    auto pos = [&](const std::string& path) {
+      return std::find(started.begin(), started.end(), path) - started.begin();
+    };
+    EXPECT_LT(pos(PatchPath(v1, v2)), pos("release/tool-2.js"));
+    EXPECT_LT(pos("release/tool-1.js"), pos("release/tool-2.js"));
+    EXPECT_LT(pos(PatchPath(v2, v3)), pos("release/tool-3.js"));
+    EXPECT_LT(pos("release/tool-2.js"), pos("release/tool-3.js"));
+    ExpectConsistent(repo_->timestamp().version);
+    ExpectBytesIdentical();
+  }
+}
+
+// A patch listed against a base the mirror does not hold (and the plan does not list) is not
+// used: the file is downloaded whole, the patch is still served, and nothing is reported wrong.
+TEST_F(SyncTest, PatchWhoseBaseTheMirrorLacksIsNotUsed) {
+  AddDeltasRole();
+  const std::string v1 = Text(100000, 1), v2 = Edit(v1, 2);
+  ASSERT_OK(repo_->AddTarget(kTargets, "release/tool-1.1.js", v2));
+  const std::string patch = AddPatch(v1, v2);  // v1 is not listed (it was removed earlier)
+  Publish();
+  SyncReport r = Sync();
+  ASSERT_OK(r.status);
+  EXPECT_EQ(r.targets_patched, 0u);
+  EXPECT_EQ(r.patch_bytes, 0u);
+  EXPECT_EQ(upstream_.CountPrefix(TargetRel("release/tool-1.1.js", v2)), 1u);
+  EXPECT_EQ(Served(TargetRel(PatchPath(v1, v2), patch)), patch);
+  EXPECT_TRUE(r.warnings.empty()) << ::testing::PrintToString(r.warnings);
+  EXPECT_EQ(r.Summary().find("patches"), std::string::npos) << r.Summary();
+  ExpectConsistent(repo_->timestamp().version);
+  ExpectBytesIdentical();
+}
+
+// Signed patches that do not rebuild their file (a patch between two other files, bytes that are
+// no patch at all, a patch for the right file from another base): each verifies as a target and
+// is served, and the file falls back to a full download; the sync completes and serves exactly
+// the upstream's bytes.
+TEST_F(SyncTest, SignedButWrongPatchFallsBackToAFullDownload) {
+  AddDeltasRole();
+  const std::string v1 = Text(100000, 1);
+  ASSERT_OK(repo_->AddTarget(kTargets, "release/tool-1.0.js", v1));
+  Publish();
+  ASSERT_OK(Sync().status);
+  const std::string other = Text(100000, 77);
+  auto made = [](const std::string& a, const std::string& b) {
+    auto p = delta::CreatePatch(AsBytes(a), AsBytes(b));
+    EXPECT_TRUE(p.ok());
+    return std::string(AsChars(*p));
+  };
+  struct Case {
+    std::string name;
+    std::function<std::string(const std::string& next)> patch;
+  };
+  std::uint32_t seed = 10;
+  for (const Case& c : {
+           Case{"another file's patch", [&](const std::string&) { return made(v1, other); }},
+           Case{"not a patch", [](const std::string&) { return std::string(3000, 'p'); }},
+           Case{"another base", [&](const std::string& next) { return made(Edit(v1, 99), next); }},
+       }) {
+    SCOPED_TRACE(c.name);
+    const std::string next = Edit(v1, ++seed);
+    const std::string path = "release/tool-" + std::to_string(seed) + ".js";
+    ASSERT_OK(repo_->AddTarget(kTargets, path, next));
+    AddPatch(v1, next, c.patch(next));
+    Publish();
+    upstream_.ClearRequests();
+    SyncReport r = Sync();
+    ASSERT_OK(r.status);
+    EXPECT_EQ(r.targets_patched, 0u);
+    EXPECT_EQ(upstream_.CountPrefix(TargetRel(path, next)), 1u);
+    ASSERT_EQ(r.warnings.size(), 1u);
+    EXPECT_NE(r.warnings[0].find(PatchPath(v1, next) + " not used ("), std::string::npos)
+        << r.warnings[0];
+    EXPECT_NE(r.warnings[0].find("downloaded the whole file"), std::string::npos);
+    const auto log = Log();
+    EXPECT_TRUE(std::any_of(log.begin(), log.end(), [&](const std::string& l) {
+      return l == "warning: " + r.warnings[0];
+    }));
+    ASSERT_OK(store_->Verify(store::Digest::Of(next)));
+    EXPECT_EQ(Served(TargetRel(path, next)), next);
+    ExpectConsistent(repo_->timestamp().version);
+    ExpectBytesIdentical();
+    EXPECT_TRUE(TempFiles().empty()) << ::testing::PrintToString(TempFiles());
+  }
+}
+
+// The upstream serves other bytes for the patch than the deltas role signed. The patch never
+// reaches the store; for the fetcher that means a full download of the file. For the sync it is
+// a tampered target like any other (the mirror must serve the patch too): nothing is published,
+// and once the upstream serves the signed patch the next sync rebuilds the file from it.
+TEST_F(SyncTest, CorruptPatchIsNeverStoredAndCostsAFullDownload) {
+  AddDeltasRole();
+  const std::string v1 = Text(100000, 1), v2 = Edit(v1, 2);
+  ASSERT_OK(repo_->AddTarget(kTargets, "release/tool-1.0.js", v1));
+  Publish();
+  ASSERT_OK(Sync().status);
+  ASSERT_OK(repo_->AddTarget(kTargets, "release/tool-1.1.js", v2));
+  const std::string patch = AddPatch(v1, v2);
+  Publish();
+  std::string evil = patch;
+  evil[evil.size() / 2] ^= 1;  // same length, other bytes
+  upstream_.Override(TargetRel(PatchPath(v1, v2), patch), evil);
+
+  // The fetcher alone, as stage 1 would call it for v2 if the patch were not stored first.
+  TargetEntry v1e{"release/tool-1.0.js", v1.size(), {{"sha256", crypto::Sha256Hex(v1)}}, ""};
+  TargetEntry v2e{"release/tool-1.1.js", v2.size(), {{"sha256", crypto::Sha256Hex(v2)}}, ""};
+  TargetEntry pe{PatchPath(v1, v2), patch.size(), {{"sha256", crypto::Sha256Hex(patch)}}, ""};
+  {
+    FullFileFetcher full(&upstream_, store_.get());
+    PatchFetcher fetcher(&full, store_.get());
+    const auto needs = fetcher.Prepare({v1e, v2e, pe}, {true, false, false});
+    ASSERT_EQ(needs.size(), 3u);
+    EXPECT_EQ(needs[1], std::vector<std::size_t>{2});  // the patch first; the base is held
+    upstream_.ClearRequests();
+    auto got = fetcher.Fetch(v2e);
+    ASSERT_OK(got);
+    EXPECT_FALSE(got->patched);
+    EXPECT_NE(got->note.find(pe.path + " not used (hash_mismatch"), std::string::npos) << got->note;
+    EXPECT_EQ(upstream_.Requests(), (std::vector<std::string>{pe.UrlPath(), v2e.UrlPath()}));
+    EXPECT_EQ(got->bytes_transferred, v2.size());
+    ASSERT_OK(store_->Verify(store::Digest::Of(v2)));
+    EXPECT_FALSE(*store_->Has(store::Digest::Of(evil)));
+    EXPECT_FALSE(*store_->Has(store::Digest::Of(patch)));
+    ASSERT_OK(store_->Remove(store::Digest::Of(v2)));  // back to the mirror's state
+  }
+
+  const std::string held = Served("metadata/timestamp.json");
+  SyncReport r = Sync();
+  EXPECT_ERRC(r.status, Errc::kHashMismatch);
+  EXPECT_NE(r.status.error().message().find(pe.path), std::string::npos)
+      << r.status.error().ToString();
+  EXPECT_EQ(Served("metadata/timestamp.json"), held);
+  EXPECT_FALSE(*store_->Has(store::Digest::Of(evil)));
+  EXPECT_TRUE(TempFiles().empty()) << ::testing::PrintToString(TempFiles());
+  ExpectConsistent(repo_->timestamp().version - 1);
+
+  upstream_.ClearOverrides();
+  upstream_.ClearRequests();
+  r = Sync();
+  ASSERT_OK(r.status);
+  EXPECT_EQ(r.targets_patched, 1u);
+  EXPECT_EQ(upstream_.CountPrefix(v2e.UrlPath()), 0u);
+  ExpectConsistent(repo_->timestamp().version);
+  ExpectBytesIdentical();
+}
+
+// Stage 1 interrupted after the patch is stored: the next sync rebuilds the file from the stored
+// patch without downloading either again. A patched file that does not fit the quota fails the
+// sync as "disk quota reached" without a full download being tried.
+TEST_F(SyncTest, PatchedSyncResumesAndRespectsTheQuota) {
+  AddDeltasRole();
+  const std::string v1 = Text(100000, 1), v2 = Edit(v1, 2);
+  ASSERT_OK(repo_->AddTarget(kTargets, "release/tool-1.0.js", v1));
+  Publish();
+  ASSERT_OK(Sync().status);
+  ASSERT_OK(repo_->AddTarget(kTargets, "release/tool-1.1.js", v2));
+  const std::string patch = AddPatch(v1, v2);
+  Publish();
+  const std::string held = Served("metadata/timestamp.json");
+  int fetches = 0;
+  SyncReport r = Sync([&](SyncOptions& o) {
+    o.parallel_fetches = 1;
+    o.fault_hook = [&](SyncStep step, std::string_view) -> Status {
+      if (step == SyncStep::kFetchTarget && ++fetches == 2) return Error(Errc::kIoError, "killed");
+      return OkStatus();
+    };
+  });
+  EXPECT_FALSE(r.status.ok());
+  EXPECT_TRUE(*store_->Has(store::Digest::Of(patch)));
+  EXPECT_FALSE(*store_->Has(store::Digest::Of(v2)));
+  EXPECT_EQ(Served("metadata/timestamp.json"), held);
+
+  // The quota: room for the patch, not for the rebuilt file.
+  OpenStore(store_->UsedBytes() + v2.size() / 2);
+  upstream_.ClearRequests();
+  r = Sync();
+  EXPECT_ERRC(r.status, Errc::kTooLarge);
+  EXPECT_NE(r.status.error().message().find("disk quota reached"), std::string::npos)
+      << r.status.error().ToString();
+  EXPECT_EQ(upstream_.CountPrefix("targets/"), 0u)
+      << ::testing::PrintToString(upstream_.Requests());
+  EXPECT_EQ(Served("metadata/timestamp.json"), held);
+  EXPECT_TRUE(TempFiles().empty()) << ::testing::PrintToString(TempFiles());
+
+  OpenStore();
+  upstream_.ClearRequests();
+  r = Sync();
+  ASSERT_OK(r.status);
+  EXPECT_EQ(r.targets_patched, 1u);
+  EXPECT_EQ(r.targets_reused, 3u);  // app-1.0, tool-1.0 and the patch
+  EXPECT_EQ(upstream_.CountPrefix("targets/"), 0u)
+      << ::testing::PrintToString(upstream_.Requests());
+  ExpectConsistent(repo_->timestamp().version);
+  ExpectBytesIdentical();
+}
+
+TEST(PatchPath, NamesTheTwoDigests) {
+  const std::string t(64, 'a'), b(64, 'b');
+  auto name = PatchFetcher::ParsePatchPath("deltas/" + t + "/" + b + ".patch");
+  ASSERT_TRUE(name.has_value());
+  EXPECT_EQ(name->target.hex(), t);
+  EXPECT_EQ(name->base.hex(), b);
+  for (const std::string& bad :
+       {"deltas/" + t + "/" + b + ".patc", "delta/" + t + "/" + b + ".patch",
+        "deltas/" + t + "/" + b + ".patch/x", "deltas/" + t + b + ".patch",
+        "deltas/" + std::string(64, 'A') + "/" + b + ".patch", "deltas/" + t + "/" + b}) {
+    EXPECT_FALSE(PatchFetcher::ParsePatchPath(bad).has_value()) << bad;
+  }
 }
 
 TEST(ServableTargetPath, RefusesWhatCouldEscapeOrNotFit) {
