@@ -3,8 +3,11 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <map>
 #include <mutex>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "base/config.h"
 #include "base/flags.h"
@@ -43,6 +46,59 @@ Result<net::ListenOptions> ParseListen(const std::string& text) {
 // Declared in main.cc's scope; defined here to keep the HTTP stack out of the admin commands.
 Result<ServiceOptions> LoadServeOptions(int argc, char** argv, Config* config, bool* help);
 
+namespace {
+
+struct ServeSettings {
+  std::string listen, tls_cert, tls_key, public_url;
+  int io_threads = 2, worker_threads = 4;
+  std::int64_t stale_after = 3600, probe_every = 300, gc_every = 3600;
+  int probe_samples = 3, keep_versions = 3;
+  bool deltas_enabled = true, compressed_copies = true;
+  std::map<std::string, std::vector<std::string>> region_prefixes;
+};
+
+Result<int> IntIn(const Config& config, const std::string& key, std::int64_t fallback,
+                  std::int64_t lo, std::int64_t hi) {
+  FERRY_ASSIGN_OR_RETURN(std::int64_t v, config.GetInt(key, fallback));
+  if (v < lo || v > hi) {
+    return Error(Errc::kInvalidArgument, key + " must be between " + std::to_string(lo) +
+                                             " and " + std::to_string(hi) + ", got " +
+                                             std::to_string(v));
+  }
+  return static_cast<int>(v);
+}
+
+Result<ServeSettings> LoadServeSettings(const Config& config) {
+  ServeSettings s;
+  FERRY_ASSIGN_OR_RETURN(s.listen, config.GetString("http.listen", "127.0.0.1:8080"));
+  FERRY_ASSIGN_OR_RETURN(s.tls_cert, config.GetString("http.tls_cert", ""));
+  FERRY_ASSIGN_OR_RETURN(s.tls_key, config.GetString("http.tls_key", ""));
+  FERRY_ASSIGN_OR_RETURN(s.public_url, config.GetString("http.public_url", ""));
+  FERRY_ASSIGN_OR_RETURN(s.io_threads, IntIn(config, "http.io_threads", 2, 1, 64));
+  FERRY_ASSIGN_OR_RETURN(s.worker_threads, IntIn(config, "http.worker_threads", 4, 1, 256));
+  FERRY_ASSIGN_OR_RETURN(s.stale_after, config.GetDurationSeconds("mirrors.stale_after", 3600));
+  FERRY_ASSIGN_OR_RETURN(s.probe_every, config.GetDurationSeconds("mirrors.probe_every", 300));
+  FERRY_ASSIGN_OR_RETURN(s.probe_samples, IntIn(config, "mirrors.probe_samples", 3, 0, 100));
+  FERRY_ASSIGN_OR_RETURN(s.gc_every, config.GetDurationSeconds("publish.gc_every", 3600));
+  FERRY_ASSIGN_OR_RETURN(s.keep_versions, IntIn(config, "deltas.keep_versions", 3, 0, 100));
+  FERRY_ASSIGN_OR_RETURN(s.deltas_enabled, config.GetBool("deltas.enabled", true));
+  FERRY_ASSIGN_OR_RETURN(s.compressed_copies, config.GetBool("deltas.compressed_copies", true));
+  if (s.probe_every <= 0 || s.gc_every <= 0 || s.stale_after <= 0) {
+    return Error(Errc::kInvalidArgument,
+                 "mirrors.probe_every, mirrors.stale_after and publish.gc_every must be positive");
+  }
+  if (s.tls_cert.empty() != s.tls_key.empty()) {
+    return Error(Errc::kInvalidArgument, "set both http.tls_cert and http.tls_key, or neither");
+  }
+  for (const std::string region : {"af", "an", "as", "eu", "na", "oc", "sa"}) {
+    FERRY_ASSIGN_OR_RETURN(auto prefixes, config.GetList("regions." + region));
+    if (!prefixes.empty()) s.region_prefixes[region] = std::move(prefixes);
+  }
+  return s;
+}
+
+}  // namespace
+
 int Serve(int argc, char** argv) {
   net::HoldStopSignals();  // before any thread: a stop during start-up is still a clean stop
   Config config;
@@ -58,31 +114,35 @@ int Serve(int argc, char** argv) {
     std::fprintf(stderr, "ferry-origin: %s\n", svc.error().ToString().c_str());
     return 1;
   }
+  // Every setting is read and checked before anything starts: a malformed value is a clear
+  // error naming the key, never a crash halfway through start-up.
+  auto settings = LoadServeSettings(config);
+  if (!settings) {
+    std::fprintf(stderr, "ferry-origin: %s\n", settings.error().ToString().c_str());
+    return 1;
+  }
   net::ServerOptions so;
-  auto listen = ParseListen(*config.GetString("http.listen", "127.0.0.1:8080"));
+  auto listen = ParseListen(settings->listen);
   if (!listen) {
     std::fprintf(stderr, "ferry-origin: %s\n", listen.error().ToString().c_str());
     return 1;
   }
-  listen->tls_cert_file = *config.GetString("http.tls_cert", "");
-  listen->tls_key_file = *config.GetString("http.tls_key", "");
+  listen->tls_cert_file = settings->tls_cert;
+  listen->tls_key_file = settings->tls_key;
   so.listen = {*listen};
-  so.io_threads = static_cast<int>(*config.GetInt("http.io_threads", 2));
-  so.worker_threads = static_cast<int>(*config.GetInt("http.worker_threads", 4));
+  so.io_threads = settings->io_threads;
+  so.worker_threads = settings->worker_threads;
   so.access_log = [](const net::AccessLogEntry& e) {
     std::fprintf(stderr, "%s\n", net::FormatAccessLog(e).c_str());
   };
   so.error_log = [](const std::string& m) { Log(m); };
   DirectorOptions dopts;
-  dopts.stale_after_seconds = *config.GetDurationSeconds("mirrors.stale_after", 3600);
-  dopts.probe_samples = static_cast<int>(*config.GetInt("mirrors.probe_samples", 3));
-  dopts.public_url = *config.GetString("http.public_url", "");
-  for (const std::string region : {"af", "an", "as", "eu", "na", "oc", "sa"}) {
-    auto prefixes = config.GetList("regions." + region);
-    if (prefixes && !prefixes->empty()) dopts.region_prefixes[region] = *prefixes;
-  }
+  dopts.stale_after_seconds = settings->stale_after;
+  dopts.probe_samples = settings->probe_samples;
+  dopts.public_url = settings->public_url;
+  dopts.region_prefixes = settings->region_prefixes;
   MirrorDirector director(**svc, dopts);
-  const std::int64_t probe_every = *config.GetDurationSeconds("mirrors.probe_every", 300);
+  const std::int64_t probe_every = settings->probe_every;
   net::Server server(so);
   if (Status st = RegisterRoutes(server, **svc, &director); !st) {
     std::fprintf(stderr, "ferry-origin: %s\n", st.error().ToString().c_str());
@@ -99,7 +159,7 @@ int Serve(int argc, char** argv) {
   std::fflush(stdout);
 
   // The schedule: re-sign what is due, collect garbage, report expiry warnings.
-  const std::int64_t gc_every = *config.GetDurationSeconds("publish.gc_every", 3600);
+  const std::int64_t gc_every = settings->gc_every;
   std::mutex mu;
   std::condition_variable cv;
   bool stopping = false;
@@ -143,9 +203,9 @@ int Serve(int argc, char** argv) {
   });
   // Patches between versions, built off the request path after each publish.
   DeltaOptions delta_options;
-  delta_options.keep_versions = static_cast<int>(*config.GetInt("deltas.keep_versions", 3));
-  const bool deltas_enabled = *config.GetBool("deltas.enabled", true);
-  const bool compressed_copies = *config.GetBool("deltas.compressed_copies", true);
+  delta_options.keep_versions = settings->keep_versions;
+  const bool deltas_enabled = settings->deltas_enabled;
+  const bool compressed_copies = settings->compressed_copies;
   std::thread delta_thread([&] {
     DeltaBuilder builder(**svc, delta_options);
     std::unique_lock lock(mu);

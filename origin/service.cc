@@ -548,7 +548,7 @@ StatusReport OriginService::Report() {
                              (expires <= now ? " EXPIRED at " : " expires at ") +
                              FormatTufTime(expires) + (role == "root" || role == "targets"
                                                            ? ": re-sign it with the offline keys "
-                                                             "(ferry-origin resign-offline)"
+                                                             "(ferry-origin resign)"
                                                            : ""));
       }
     };

@@ -361,5 +361,34 @@ TEST_F(HardeningTest, DiskFullOnAMirrorFailsCleanlyAndKeepsServing) {
             ReadFileOrDie(data_ + "/repo/metadata/timestamp.json"));
 }
 
+// A malformed value in the origin's config file is a clear error naming the key, before
+// anything starts (it was std::bad_variant_access, an abort, for [http], [mirrors], [deltas]).
+TEST(OriginConfig, MalformedValuesAreClearErrorsNotCrashes) {
+  TempDir dir;
+  const std::string data = dir.Join("data");
+  RunResult r = RunProcess({BinPath("ferry-origin"), "init", "--data", data, "--root-keys", "1",
+                            "--root-threshold", "1"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"[http]\nio_threads = lots\n", "http.io_threads"},
+      {"[http]\nio_threads = 0\n", "http.io_threads"},
+      {"[mirrors]\nprobe_every = soon\n", "mirrors.probe_every"},
+      {"[mirrors]\nprobe_samples = -1\n", "mirrors.probe_samples"},
+      {"[deltas]\nenabled = maybe\n", "deltas.enabled"},
+      {"[deltas]\nkeep_versions = x\n", "deltas.keep_versions"},
+      {"[publish]\ngc_every = 0\n", "gc_every"},
+      {"[http]\ntls_cert = /nonexistent.pem\n", "tls_key"},
+  };
+  for (const auto& [section, key] : cases) {
+    const std::string conf = dir.Join("origin.conf");
+    ASSERT_OK(WriteFileAtomic(conf, "data_dir = " + data + "\n[http]\nlisten = 127.0.0.1:0\n" +
+                                        section));
+    r = RunProcess({BinPath("ferry-origin"), "serve", "--config", conf}, {},
+                   std::chrono::seconds(20));
+    EXPECT_EQ(r.exit_code, 1) << section << r.out << r.err;
+    EXPECT_NE(r.err.find(key), std::string::npos) << section << r.err;
+  }
+}
+
 }  // namespace
 }  // namespace ferry::testing
