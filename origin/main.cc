@@ -45,7 +45,7 @@ const std::set<std::string> kConfigKeys = {
     "publish.targets_valid", "publish.root_valid", "publish.expiry_warning",
     "publish.min_author_validity", "publish.max_upload", "publish.gc_grace", "publish.gc_every",
     "mirrors.stale_after", "mirrors.probe_every", "mirrors.probe_samples", "regions.*",
-    "deltas.enabled", "deltas.keep_versions", "deltas.compressed_copies"};
+    "deltas.enabled", "deltas.keep_versions", "deltas.compressed_copies", "deltas.notify_wait"};
 
 // Service options from --config and --data.
 Result<ServiceOptions> LoadOptions(const Flags& f, Config* config_out = nullptr) {

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -54,6 +55,7 @@ struct ServeSettings {
   std::int64_t stale_after = 3600, probe_every = 300, gc_every = 3600;
   int probe_samples = 3, keep_versions = 3;
   bool deltas_enabled = true, compressed_copies = true;
+  std::chrono::seconds notify_wait{30};
   std::map<std::string, std::vector<std::string>> region_prefixes;
 };
 
@@ -83,6 +85,9 @@ Result<ServeSettings> LoadServeSettings(const Config& config) {
   FERRY_ASSIGN_OR_RETURN(s.keep_versions, IntIn(config, "deltas.keep_versions", 3, 0, 100));
   FERRY_ASSIGN_OR_RETURN(s.deltas_enabled, config.GetBool("deltas.enabled", true));
   FERRY_ASSIGN_OR_RETURN(s.compressed_copies, config.GetBool("deltas.compressed_copies", true));
+  FERRY_ASSIGN_OR_RETURN(std::int64_t wait, config.GetDurationSeconds("deltas.notify_wait", 30));
+  if (wait < 0) return Error(Errc::kInvalidArgument, "deltas.notify_wait must not be negative");
+  s.notify_wait = std::chrono::seconds(wait);
   if (s.probe_every <= 0 || s.gc_every <= 0 || s.stale_after <= 0) {
     return Error(Errc::kInvalidArgument,
                  "mirrors.probe_every, mirrors.stale_after and publish.gc_every must be positive");
@@ -192,15 +197,28 @@ int Serve(int argc, char** argv) {
   });
   // The mirror network: probes (all mirrors every probe_every, reported ones within seconds)
   // and push notices after every publish.
-  bool published = false, deltas_due = true;
+  //
+  // Push notices wait for the patches and compressed copies of what was just published (at
+  // most deltas.notify_wait after the publish): a mirror notified at once would download the
+  // new file whole a moment before the patch that spares it that appears. The builder's own
+  // publish (the patches) is part of the same push.
+  using SteadyClock = std::chrono::steady_clock;
+  const bool transfers_enabled = settings->deltas_enabled || settings->compressed_copies;
+  bool published = false, deltas_due = true, transfers_busy = false;
+  std::optional<SteadyClock::time_point> push_deadline;
   (*svc)->SetPublishListener([&] {
     {
       std::lock_guard lock(mu);
       published = true;
       deltas_due = true;
+      if (!push_deadline) push_deadline = SteadyClock::now() + settings->notify_wait;
     }
     cv.notify_all();
   });
+  auto push_ready = [&] {  // with mu held
+    return published && (!transfers_enabled || (!deltas_due && !transfers_busy) ||
+                         SteadyClock::now() >= *push_deadline);
+  };
   // Patches between versions, built off the request path after each publish.
   DeltaOptions delta_options;
   delta_options.keep_versions = settings->keep_versions;
@@ -213,6 +231,7 @@ int Serve(int argc, char** argv) {
       cv.wait(lock, [&] { return stopping || deltas_due; });
       if (stopping) break;
       deltas_due = false;
+      transfers_busy = true;
       lock.unlock();
       if (deltas_enabled) {
         auto stats = builder.BuildPending();
@@ -237,6 +256,8 @@ int Serve(int argc, char** argv) {
         }
       }
       lock.lock();
+      transfers_busy = false;
+      cv.notify_all();
     }
   });
   std::thread director_thread([&] {
@@ -248,7 +269,11 @@ int Serve(int argc, char** argv) {
     UnixTime last_full = 0;
     std::unique_lock lock(mu);
     while (!stopping) {
-      const bool push = std::exchange(published, false);
+      const bool push = push_ready();
+      if (push) {
+        published = false;
+        push_deadline.reset();
+      }
       lock.unlock();
       if (push) {
         director.PushNotices(*http);
@@ -259,7 +284,9 @@ int Serve(int argc, char** argv) {
       if (full) last_full = now;
       if (Status st = director.Probe(*http, full); !st) Log("mirror probe failed: " + st.error().ToString());
       lock.lock();
-      cv.wait_for(lock, std::chrono::seconds(5), [&] { return stopping || published; });
+      auto wake = SteadyClock::now() + std::chrono::seconds(5);
+      if (published && push_deadline && *push_deadline < wake) wake = *push_deadline;
+      cv.wait_until(lock, wake, [&] { return stopping || push_ready(); });
     }
   });
   server.RunUntilSignal();

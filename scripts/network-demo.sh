@@ -114,7 +114,8 @@ subscribe = $([ "$upstream" = "$ORIGIN" ] && echo false || echo true)
 listen = 127.0.0.1:$port
 public_url = http://127.0.0.1:$port
 [sync]
-poll_interval = 10s
+# The default poll (a safety net: the origin's push notices drive the syncs).
+poll_interval = 5m
 min_interval = 1s
 [origin]
 url = $ORIGIN
@@ -176,7 +177,7 @@ if "$BIN/ferry" verify "$WORK/user/tampered.$EXT" "$NAME@$V1" 2>&1 | sed 's/^/  
   echo "FAILURE: a tampered file verified" >&2; exit 1
 fi
 
-say "7. Publish $NAME $V2; the mirrors sync it; patches from $V1 are built and signed"
+say "7. Publish $NAME $V2: patches from $V1 are built and signed, then the mirrors sync through them"
 BEFORE_A=$(curl -fsS "$MA/status?format=json" | json 'd["sync"]["sync_bytes_total"]')
 FERRY_HOME=$WORK/author "$BIN/ferry" publish "$F2" --plugin "$NAME" --version "$V2" \
   --key "$WORK/author/author.key" --token "$TOKEN" | sed 's/^/   /'
@@ -189,8 +190,10 @@ sleep 1
 AFTER_A=$(curl -fsS "$MA/status?format=json" | json 'd["sync"]["sync_bytes_total"]')
 SIZE2=$(stat -c %s "$F2")
 MOVED=$((AFTER_A - BEFORE_A))
-note "$NAME-$V2.$EXT is $SIZE2 bytes; mirror eu-a's syncs since $V1 moved $MOVED bytes"
-note "($(python3 -c "print(f'{100*$MOVED/$SIZE2:.1f}')")% of the file, metadata included)"
+note "$NAME-$V2.$EXT is $SIZE2 bytes; mirror eu-a's sync of it moved $MOVED bytes"
+note "($(python3 -c "print(f'{100*$MOVED/$SIZE2:.2f}')")% of the file, metadata included): the origin's notice waited for"
+note "the patch, and the mirror rebuilt $V2 from $V1 with it"
+grep -h "rebuilt from patches" "$WORK/logs/mirror-eu-a.log" | tail -1 | sed 's/^.*ferry-mirror: /   eu-a: /'
 grep "published .* patches" "$WORK/logs/origin.log" | tail -1 | sed 's/^.*ferry-origin: /   origin: /'
 
 say "8. The user updates: a signed patch from the installed version, verified before use"
