@@ -23,7 +23,11 @@ void BM_HttpClientCreate(benchmark::State& state) {
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
 }
-BENCHMARK(BM_HttpClientCreate)->ArgName("system_ca")->Arg(1)->Arg(0)->UseRealTime()
+BENCHMARK(BM_HttpClientCreate)
+    ->ArgName("system_ca")
+    ->Arg(1)
+    ->Arg(0)
+    ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
 }  // namespace

@@ -182,8 +182,7 @@ std::string MinisignPublicKey::Format() const {
   // that a key file round-trips byte for byte.
   char id[17];
   std::snprintf(id, sizeof id, "%llX", static_cast<unsigned long long>(key_id_.value()));
-  return std::string(kUntrustedPrefix) + "minisign public key " + id + "\n" +
-         Base64() + "\n";
+  return std::string(kUntrustedPrefix) + "minisign public key " + id + "\n" + Base64() + "\n";
 }
 
 // ---- Prehash ---------------------------------------------------------------------------------

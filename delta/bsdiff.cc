@@ -333,8 +333,8 @@ class DiffReader {
 
 }  // namespace
 
-Status BsdiffDecode(ByteSpan base, ByteSpan payload, std::uint64_t target_size,
-                    int max_window_log, const ChunkSink& sink) {
+Status BsdiffDecode(ByteSpan base, ByteSpan payload, std::uint64_t target_size, int max_window_log,
+                    const ChunkSink& sink) {
   if (payload.size() < kPayloadHeader) {
     return Error(Errc::kParseError, "bsdiff payload is shorter than its header");
   }
@@ -380,7 +380,8 @@ Status BsdiffDecode(ByteSpan base, ByteSpan payload, std::uint64_t target_size,
       FERRY_TRY(diff.Read(buf.data(), n));
       for (std::size_t i = 0; i < n; ++i) {
         const std::int64_t p = oldpos + static_cast<std::int64_t>(i);
-        if (p >= 0 && p < bn) buf[i] = static_cast<std::uint8_t>(buf[i] + base[static_cast<std::size_t>(p)]);
+        if (p >= 0 && p < bn)
+          buf[i] = static_cast<std::uint8_t>(buf[i] + base[static_cast<std::size_t>(p)]);
       }
       FERRY_TRY(sink(ByteSpan(buf.data(), n)));
       done += n;

@@ -11,8 +11,9 @@
 // size, then the three zstd frames. Control content: per entry, LEB128 diff length, LEB128 extra
 // length, zigzag-LEB128 seek. Diff content is zero-run coded: pairs of LEB128 zero count and
 // LEB128 literal count followed by the literals (no pair with both counts zero), because zstd
-// spends bytes on every block of a long zero run. Extra content is raw. Every entry but the first produces at least one byte (the first
-// may be a pure seek); the diff lengths and extra lengths add up to the target size.
+// spends bytes on every block of a long zero run. Extra content is raw. Every entry but the first
+// produces at least one byte (the first may be a pure seek); the diff lengths and extra lengths add
+// up to the target size.
 //
 // Thread safety: pure functions.
 #ifndef FERRY_DELTA_BSDIFF_H_
@@ -36,8 +37,8 @@ Result<Bytes> BsdiffEncode(ByteSpan base, ByteSpan target, int level, int max_wi
 // Decodes a payload, streaming exactly `target_size` bytes to `sink`. kParseError for any
 // inconsistency (sizes, lengths beyond the target, entries that produce nothing, unread or
 // missing section bytes); kTooLarge if a section needs a window above 2^max_window_log.
-Status BsdiffDecode(ByteSpan base, ByteSpan payload, std::uint64_t target_size,
-                    int max_window_log, const ChunkSink& sink);
+Status BsdiffDecode(ByteSpan base, ByteSpan payload, std::uint64_t target_size, int max_window_log,
+                    const ChunkSink& sink);
 
 }  // namespace ferry::delta::internal
 

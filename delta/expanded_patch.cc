@@ -179,8 +179,8 @@ Result<std::optional<ExpandedPatch>> CreateExpanded(ByteSpan base, ByteSpan targ
   FERRY_ASSIGN_OR_RETURN(out.payload, ZstdCompress(prefix, target_form, zp));
   if (options.consider_bsdiff && prefix.size() < kMaxBsdiffBase) {
     int wlog = 0;
-    FERRY_ASSIGN_OR_RETURN(Bytes alt, BsdiffEncode(prefix, target_form, options.level,
-                                                   options.max_window_log, &wlog));
+    FERRY_ASSIGN_OR_RETURN(
+        Bytes alt, BsdiffEncode(prefix, target_form, options.level, options.max_window_log, &wlog));
     if (alt.size() < out.payload.size()) {
       out.payload = std::move(alt);
       out.window_log = wlog;

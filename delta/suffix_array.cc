@@ -23,8 +23,7 @@ class Sais {
       stype[u] = s[i] < s[i + 1] || (s[i] == s[i + 1] && stype[u + 1]);
     }
     auto is_lms = [&](std::int32_t i) {
-      return i > 0 && stype[static_cast<std::size_t>(i)] &&
-             !stype[static_cast<std::size_t>(i - 1)];
+      return i > 0 && stype[static_cast<std::size_t>(i)] && !stype[static_cast<std::size_t>(i - 1)];
     };
     std::vector<std::int32_t> bkt(static_cast<std::size_t>(k));
 
@@ -137,7 +136,8 @@ Result<std::vector<std::int32_t>> BuildSuffixArray(ByteSpan text) {
   const auto n = static_cast<std::int32_t>(text.size());
   // Symbols 1..256 and a unique sentinel 0 at the end.
   std::vector<std::int32_t> s(static_cast<std::size_t>(n) + 1);
-  for (std::int32_t i = 0; i < n; ++i) s[static_cast<std::size_t>(i)] = text[static_cast<std::size_t>(i)] + 1;
+  for (std::int32_t i = 0; i < n; ++i)
+    s[static_cast<std::size_t>(i)] = text[static_cast<std::size_t>(i)] + 1;
   s[static_cast<std::size_t>(n)] = 0;
   std::vector<std::int32_t> sa(static_cast<std::size_t>(n) + 1);
   Sais::Run(s.data(), sa.data(), n + 1, 257);

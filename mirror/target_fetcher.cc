@@ -18,8 +18,8 @@ Result<FetchedTarget> FullFileFetcher::Fetch(const TargetEntry& target) {
   return got;
 }
 
-Result<FetchedTarget> FullFileFetcher::FetchOnce(const TargetEntry& target,
-                                                 bool accept_compressed, bool* compressed) {
+Result<FetchedTarget> FullFileFetcher::FetchOnce(const TargetEntry& target, bool accept_compressed,
+                                                 bool* compressed) {
   *compressed = false;
   store::BlobWriteOptions wo;
   wo.expected_digest = target.Sha256();

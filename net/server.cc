@@ -3,19 +3,18 @@
 // sendfile, graceful shutdown. See server.h for the contract and docs/http.md for the limits.
 #include "net/server.h"
 
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <openssl/ssl.h>
-#include <pthread.h>
-#include <signal.h>
-#include <sys/sendfile.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <condition_variable>
+#include <cstdio>
+#include <ctime>
+#include <future>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <unordered_map>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -36,15 +35,16 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
-#include <cerrno>
-#include <condition_variable>
-#include <cstdio>
-#include <ctime>
-#include <future>
-#include <mutex>
-#include <set>
-#include <thread>
-#include <unordered_map>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/ssl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/fs.h"
 #include "net/file_serving.h"
@@ -109,16 +109,15 @@ Result<std::shared_ptr<ssl::context>> MakeServerTlsContext(const ListenOptions& 
     SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
     ctx->use_certificate_chain_file(l.tls_cert_file, ec);
     if (ec) {
-      return Error(Errc::kCryptoError,
-                   "TLS certificate " + l.tls_cert_file + ": " + ec.message());
+      return Error(Errc::kCryptoError, "TLS certificate " + l.tls_cert_file + ": " + ec.message());
     }
     ctx->use_private_key_file(l.tls_key_file, ssl::context::pem, ec);
     if (ec) {
       return Error(Errc::kCryptoError, "TLS key " + l.tls_key_file + ": " + ec.message());
     }
     if (SSL_CTX_check_private_key(ctx->native_handle()) != 1) {
-      return Error(Errc::kCryptoError, "TLS key " + l.tls_key_file +
-                                           " does not match certificate " + l.tls_cert_file);
+      return Error(Errc::kCryptoError,
+                   "TLS key " + l.tls_key_file + " does not match certificate " + l.tls_cert_file);
     }
     return ctx;
   } catch (const std::exception& e) {
@@ -132,7 +131,7 @@ Result<Route> ParseRoutePath(const std::string& path) {
   std::string p = path;
   if (p.size() >= 2 && p.substr(p.size() - 2) == "/*") {
     r.prefix = true;
-    p.resize(p.size() - 1);  // "/x/"
+    p.resize(p.size() - 1);          // "/x/"
     if (p.size() > 1) p.pop_back();  // "/x"
   }
   auto segs = PercentDecodePath(p);
@@ -451,8 +450,7 @@ class Server::Impl {
 
   std::atomic<std::uint64_t> accepted_{0}, rejected_{0}, open_{0}, requests_{0};
   std::array<std::atomic<std::uint64_t>, 6> by_class_{};
-  std::atomic<std::uint64_t> bytes_sent_{0}, bytes_received_{0}, timeouts_{0},
-      sendfile_bytes_{0};
+  std::atomic<std::uint64_t> bytes_sent_{0}, bytes_received_{0}, timeouts_{0}, sendfile_bytes_{0};
 
  private:
   Status OpenListener(const ListenOptions& lo) {
@@ -519,7 +517,6 @@ class Server::Impl {
   // Destroyed explicitly in ~Impl, after everything that refers to it.
   std::unique_ptr<asio::io_context> ioc_;
 
-
  public:
   std::shared_ptr<ssl::context> CurrentTls(ListenerState* l) {
     std::lock_guard lock(mu_);
@@ -539,13 +536,11 @@ struct ReadOutcome {
 }  // namespace
 
 template <class Stream>
-class Session final : public ConnectionBase,
-                      public std::enable_shared_from_this<Session<Stream>> {
+class Session final : public ConnectionBase, public std::enable_shared_from_this<Session<Stream>> {
  public:
   static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
 
-  Session(Server::Impl& srv, Stream stream, std::string remote,
-          std::shared_ptr<ssl::context> tls)
+  Session(Server::Impl& srv, Stream stream, std::string remote, std::shared_ptr<ssl::context> tls)
       : srv_(srv),
         opts_(srv.opts()),
         tls_(std::move(tls)),
@@ -742,8 +737,8 @@ asio::awaitable<void> Session<Stream>::Run(std::shared_ptr<Session> self) {
       std::uint64_t body_bytes = 0;
       srv_.requests_.fetch_add(1);
       co_await WriteResponse(r, "GET", 1, /*keep_alive=*/false, &body_bytes);
-      srv_.LogAccess(AccessLogEntry{UnixMillisNow(), remote_, "-", "-", head.status, body_bytes,
-                                    0, kTls});
+      srv_.LogAccess(
+          AccessLogEntry{UnixMillisNow(), remote_, "-", "-", head.status, body_bytes, 0, kTls});
       linger = true;
       break;
     }
@@ -829,8 +824,8 @@ asio::awaitable<bool> Session<Stream>::ServeOne(HeadSpan span, bool last_allowed
     srv_.LogAccess(log);
   };
 
-  auto parsed = ParseRequestHead(head, RequestHeadLimits{opts_.max_header_bytes,
-                                                         opts_.max_header_fields});
+  auto parsed =
+      ParseRequestHead(head, RequestHeadLimits{opts_.max_header_bytes, opts_.max_header_fields});
   if (!parsed) {
     const int status = HttpStatusForHeadError(parsed.error());
     Response r = Response::Error(status, parsed.error().message());
@@ -867,7 +862,7 @@ asio::awaitable<bool> Session<Stream>::ServeOne(HeadSpan span, bool last_allowed
     const bool ok = co_await WriteResponse(r, req.method, req.version_minor, keep, &body_bytes);
     finish_log(status, body_bytes);
     if (!keep && body_pending && !parser_) parser_.emplace();  // body unread: linger on close
-    co_return ok && keep;
+    co_return ok&& keep;
   };
 
   auto consume_head = [&] { buffer_.consume(span.end); };
@@ -889,14 +884,14 @@ asio::awaitable<bool> Session<Stream>::ServeOne(HeadSpan span, bool last_allowed
     co_return co_await reject(route_status, {}, extra);
   }
   if (route->prefix) {
-    req.route_rest.assign(req.segments.begin() + static_cast<std::ptrdiff_t>(route->segments.size()),
-                          req.segments.end());
+    req.route_rest.assign(
+        req.segments.begin() + static_cast<std::ptrdiff_t>(route->segments.size()),
+        req.segments.end());
   }
   if (body_pending && route->run_inline) co_return co_await reject(413, "no body allowed here");
   if (req.content_length && *req.content_length > route->max_body) {
-    co_return co_await reject(
-        413, "request body of " + std::to_string(*req.content_length) + " bytes exceeds " +
-                 std::to_string(route->max_body));
+    co_return co_await reject(413, "request body of " + std::to_string(*req.content_length) +
+                                       " bytes exceeds " + std::to_string(route->max_body));
   }
 
   // Beast's parser frames the body; it gets the head we validated.
@@ -918,7 +913,8 @@ asio::awaitable<bool> Session<Stream>::ServeOne(HeadSpan span, bool last_allowed
   if (body_error_) {
     // The body failed under the handler: its reply is moot.
     if (body_error_->code == Errc::kTooLarge) co_return co_await reject(413, body_error_->message);
-    if (body_error_->code == Errc::kParseError) co_return co_await reject(400, body_error_->message);
+    if (body_error_->code == Errc::kParseError)
+      co_return co_await reject(400, body_error_->message);
     finish_log(0, 0);
     co_return false;
   }
@@ -929,8 +925,7 @@ asio::awaitable<bool> Session<Stream>::ServeOne(HeadSpan span, bool last_allowed
         return false;
       },
       reply);
-  const bool keep =
-      head_keep_alive && !want_close && parser_->is_done() && !stop_requested_;
+  const bool keep = head_keep_alive && !want_close && parser_->is_done() && !stop_requested_;
   int status = 0;
   std::uint64_t body_bytes = 0;
   bool ok = false;
@@ -942,7 +937,7 @@ asio::awaitable<bool> Session<Stream>::ServeOne(HeadSpan span, bool last_allowed
     ok = co_await WriteFile(std::get<FileResponse>(reply), req, keep, &status, &body_bytes);
   }
   finish_log(status, body_bytes);
-  co_return ok && keep;
+  co_return ok&& keep;
 }
 
 template <class Stream>
@@ -1014,10 +1009,9 @@ asio::awaitable<ReadOutcome> Session<Stream>::ReadBody(std::span<char> out) {
   for (;;) {
     // Rate rule: waiting time <= body_read_timeout + received / body_min_rate.
     const auto allowed =
-        base + std::chrono::duration_cast<SteadyClock::duration>(
-                   std::chrono::duration<double>(static_cast<double>(body_received_) /
-                                                 static_cast<double>(std::max<std::uint64_t>(
-                                                     1, opts_.body_min_rate))));
+        base + std::chrono::duration_cast<SteadyClock::duration>(std::chrono::duration<double>(
+                   static_cast<double>(body_received_) /
+                   static_cast<double>(std::max<std::uint64_t>(1, opts_.body_min_rate))));
     const auto remaining = allowed - body_wait_;
     if (remaining <= SteadyClock::duration::zero()) {
       co_return FailBody(beast::error::timeout);
@@ -1158,8 +1152,9 @@ asio::awaitable<bool> Session<Stream>::WriteFile(FileResponse& f, Request& req, 
     fd.reset(::open(f.path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
     if (!fd.valid()) {
       const int err = errno;
-      *status = (err == ENOENT || err == ENOTDIR) ? 404 : (err == EACCES || err == ELOOP) ? 403
-                                                                                          : 500;
+      *status = (err == ENOENT || err == ENOTDIR) ? 404
+                : (err == EACCES || err == ELOOP) ? 403
+                                                  : 500;
       if (*status == 500) srv_.LogError("open " + f.path + ": " + ErrnoText(err));
       Response r = Response::Error(*status);
       co_return co_await WriteResponse(r, req.method, req.version_minor, keep_alive, body_bytes);
@@ -1231,7 +1226,8 @@ asio::awaitable<bool> Session<Stream>::WriteFile(FileResponse& f, Request& req, 
     bool ok = head_ok && !ec;
     std::uint64_t since_yield = 0;
     while (ok && remaining > 0) {
-      const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(remaining, 1 << 30));
+      const std::size_t want =
+          static_cast<std::size_t>(std::min<std::uint64_t>(remaining, 1 << 30));
       const ssize_t n = ::sendfile(fd_sock, fd.get(), &offset, want);
       if (n > 0) {
         remaining -= static_cast<std::uint64_t>(n);
@@ -1267,8 +1263,8 @@ asio::awaitable<bool> Session<Stream>::WriteFile(FileResponse& f, Request& req, 
     if (!co_await WriteAll(head)) co_return false;
     std::string buf(std::max<std::size_t>(opts_.file_copy_buffer_bytes, 4096), '\0');
     while (remaining > 0) {
-      const std::size_t want = static_cast<std::size_t>(
-          std::min<std::uint64_t>(remaining, buf.size()));
+      const std::size_t want =
+          static_cast<std::size_t>(std::min<std::uint64_t>(remaining, buf.size()));
       const ssize_t n = ::pread(fd.get(), buf.data(), want, offset);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) {
@@ -1315,7 +1311,8 @@ asio::awaitable<void> Session<Stream>::Close(bool linger) {
 
 Result<std::string> BodyReader::ReadAll() {
   std::string out;
-  if (auto cl = content_length()) out.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(*cl, 1 << 24)));
+  if (auto cl = content_length())
+    out.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(*cl, 1 << 24)));
   char buf[64 * 1024];
   for (;;) {
     FERRY_ASSIGN_OR_RETURN(std::size_t n, Read(std::span<char>(buf, sizeof buf)));

@@ -200,8 +200,7 @@ class Server {
   // Unmatched paths get 404, matched paths with another method 405 with Allow.
   // Fails with kInvalidArgument for a bad method or path, kAlreadyExists for a duplicate, and
   // kWrongOrder after Start.
-  Status AddRoute(std::string method, std::string path, Handler handler,
-                  RouteOptions options = {});
+  Status AddRoute(std::string method, std::string path, Handler handler, RouteOptions options = {});
 
   // Binds every listener, loads TLS files, starts the threads. kIoError if an address cannot be
   // bound, kInvalidArgument for a bad address, kCryptoError for unusable TLS files. On failure

@@ -13,20 +13,29 @@ namespace ferry::origin {
 
 int HttpStatusFor(Errc code) {
   switch (code) {
-    case Errc::kOk: return 200;
-    case Errc::kUnauthenticated: return 401;
-    case Errc::kForbidden: return 403;
+    case Errc::kOk:
+      return 200;
+    case Errc::kUnauthenticated:
+      return 401;
+    case Errc::kForbidden:
+      return 403;
     case Errc::kNotFound:
-    case Errc::kTargetNotFound: return 404;
+    case Errc::kTargetNotFound:
+      return 404;
     case Errc::kConflict:
     case Errc::kAlreadyExists:
-    case Errc::kRollback: return 409;
-    case Errc::kTooLarge: return 413;
-    case Errc::kTimeout: return 503;
+    case Errc::kRollback:
+      return 409;
+    case Errc::kTooLarge:
+      return 413;
+    case Errc::kTimeout:
+      return 503;
     case Errc::kIoError:
     case Errc::kCryptoError:
-    case Errc::kPermission: return 500;
-    default: return 400;
+    case Errc::kPermission:
+      return 500;
+    default:
+      return 400;
   }
 }
 
@@ -71,14 +80,21 @@ std::string Metrics(const StatusReport& r, const net::ServerMetrics& m, UnixTime
   auto line = [&](const std::string& name, const std::string& labels, long long v) {
     out += name + (labels.empty() ? "" : "{" + labels + "}") + " " + std::to_string(v) + "\n";
   };
-  out += "# HELP ferry_origin_role_version Current version of each role.\n# TYPE ferry_origin_role_version gauge\n";
-  for (const auto& role : r.roles) line("ferry_origin_role_version", "role=\"" + role.role + "\"", role.version);
-  out += "# HELP ferry_origin_role_expires_seconds Seconds until each role expires (negative: expired).\n"
-         "# TYPE ferry_origin_role_expires_seconds gauge\n";
+  out +=
+      "# HELP ferry_origin_role_version Current version of each role.\n# TYPE "
+      "ferry_origin_role_version gauge\n";
+  for (const auto& role : r.roles)
+    line("ferry_origin_role_version", "role=\"" + role.role + "\"", role.version);
+  out +=
+      "# HELP ferry_origin_role_expires_seconds Seconds until each role expires (negative: "
+      "expired).\n"
+      "# TYPE ferry_origin_role_expires_seconds gauge\n";
   for (const auto& role : r.roles) {
     line("ferry_origin_role_expires_seconds", "role=\"" + role.role + "\"", role.expires - now);
   }
-  out += "# HELP ferry_origin_expiry_warnings Roles expiring within the warning window.\n# TYPE ferry_origin_expiry_warnings gauge\n";
+  out +=
+      "# HELP ferry_origin_expiry_warnings Roles expiring within the warning window.\n# TYPE "
+      "ferry_origin_expiry_warnings gauge\n";
   line("ferry_origin_expiry_warnings", "", static_cast<long long>(r.warnings.size()));
   out += "# TYPE ferry_origin_plugins gauge\n";
   line("ferry_origin_plugins", "", static_cast<long long>(r.plugins));
@@ -130,26 +146,27 @@ Status RegisterMirrorRoutes(net::Server& server, OriginService& svc, MirrorDirec
       },
       net::RouteOptions::MaxBody(16384)));
   // GET /api/v1/mirrors: the registry with each mirror's health, for operators.
-  FERRY_TRY(server.AddRoute("GET", "/api/v1/mirrors", [&svc](net::Request&, net::BodyReader&) -> net::Reply {
-    auto mirrors = svc.catalog().ListMirrors();
-    if (!mirrors) return ErrorResponse(mirrors.error());
-    json::Array list;
-    for (const auto& m : *mirrors) {
-      json::Object o;
-      o.Set("name", m.name);
-      o.Set("url", m.url);
-      o.Set("region", m.region);
-      o.Set("country", m.country);
-      o.Set("state", m.state);
-      o.Set("reason", m.state_reason);
-      o.Set("timestamp_version", m.timestamp_version);
-      o.Set("snapshot_version", m.snapshot_version);
-      o.Set("last_probe", m.last_probe ? FormatTufTime(m.last_probe) : "");
-      o.Set("last_heartbeat", m.last_heartbeat ? FormatTufTime(m.last_heartbeat) : "");
-      list.emplace_back(std::move(o));
-    }
-    return net::Response::Json(200, json::Encode(json::Value(std::move(list)), 2) + "\n");
-  }));
+  FERRY_TRY(server.AddRoute(
+      "GET", "/api/v1/mirrors", [&svc](net::Request&, net::BodyReader&) -> net::Reply {
+        auto mirrors = svc.catalog().ListMirrors();
+        if (!mirrors) return ErrorResponse(mirrors.error());
+        json::Array list;
+        for (const auto& m : *mirrors) {
+          json::Object o;
+          o.Set("name", m.name);
+          o.Set("url", m.url);
+          o.Set("region", m.region);
+          o.Set("country", m.country);
+          o.Set("state", m.state);
+          o.Set("reason", m.state_reason);
+          o.Set("timestamp_version", m.timestamp_version);
+          o.Set("snapshot_version", m.snapshot_version);
+          o.Set("last_probe", m.last_probe ? FormatTufTime(m.last_probe) : "");
+          o.Set("last_heartbeat", m.last_heartbeat ? FormatTufTime(m.last_heartbeat) : "");
+          list.emplace_back(std::move(o));
+        }
+        return net::Response::Json(200, json::Encode(json::Value(std::move(list)), 2) + "\n");
+      }));
   // POST /api/v1/mirrors/{name}/heartbeat: a statement signed with the mirror's key.
   FERRY_TRY(server.AddRoute(
       "POST", "/api/v1/mirrors/*",
@@ -159,7 +176,8 @@ Status RegisterMirrorRoutes(net::Server& server, OriginService& svc, MirrorDirec
         }
         auto bytes = body.ReadAll();
         if (!bytes) return ErrorResponse(bytes.error());
-        if (Status st = director.Heartbeat(req.route_rest[0], *bytes); !st) return ErrorResponse(st.error());
+        if (Status st = director.Heartbeat(req.route_rest[0], *bytes); !st)
+          return ErrorResponse(st.error());
         return net::Response::Json(200, "{\"ok\":true}\n");
       },
       net::RouteOptions::MaxBody(16384)));
@@ -179,8 +197,7 @@ Status RegisterMirrorRoutes(net::Server& server, OriginService& svc, MirrorDirec
       net::RouteOptions::MaxBody(8192)));
   // GET /download/PATH: 302 to a healthy mirror holding the file, addressed by hash.
   FERRY_TRY(server.AddRoute(
-      "GET", "/download/*",
-      [&director, repo](net::Request& req, net::BodyReader&) -> net::Reply {
+      "GET", "/download/*", [&director, repo](net::Request& req, net::BodyReader&) -> net::Reply {
         std::string path;
         for (const auto& s : req.route_rest) path += (path.empty() ? "" : "/") + s;
         std::string region;
@@ -204,7 +221,8 @@ Status RegisterMirrorRoutes(net::Server& server, OriginService& svc, MirrorDirec
             hp.remove_prefix(slash + 1);
           }
           net::Reply reply = net::ServeRepositoryFile(repo, file_req);
-          if (auto* f = std::get_if<net::FileResponse>(&reply)) f->headers.Set("Repr-Digest", digest);
+          if (auto* f = std::get_if<net::FileResponse>(&reply))
+            f->headers.Set("Repr-Digest", digest);
           return reply;
         }
         net::Response r;
@@ -234,25 +252,30 @@ Status RegisterRoutes(net::Server& server, OriginService& svc, MirrorDirector* d
   FERRY_TRY(server.AddRoute("GET", "/metadata/*", files, net::RouteOptions::Inline()));
   FERRY_TRY(server.AddRoute("GET", "/targets/*", files, net::RouteOptions::Inline()));
 
-  FERRY_TRY(server.AddRoute("GET", "/healthz", [&svc](net::Request&, net::BodyReader&) -> net::Reply {
-    StatusReport r = svc.Report();
-    for (const auto& role : r.roles) {
-      if (role.expires <= svc.options().clock()) {
-        return net::Response::Text(503, "unhealthy: " + role.role + " expired\n");
-      }
-    }
-    return net::Response::Text(200, "ok\n");
-  }));
-  FERRY_TRY(server.AddRoute("GET", "/status", [&svc](net::Request&, net::BodyReader&) -> net::Reply {
-    net::Response r = net::Response::Json(200, json::Encode(ReportJson(svc.Report()), 2) + "\n");
-    r.headers.Set("Cache-Control", "no-cache");
-    return r;
-  }));
-  FERRY_TRY(server.AddRoute("GET", "/metrics", [&svc, &server](net::Request&, net::BodyReader&) -> net::Reply {
-    net::Response r = net::Response::Text(200, Metrics(svc.Report(), server.metrics(), svc.options().clock()));
-    r.headers.Set("Content-Type", "text/plain; version=0.0.4");
-    return r;
-  }));
+  FERRY_TRY(
+      server.AddRoute("GET", "/healthz", [&svc](net::Request&, net::BodyReader&) -> net::Reply {
+        StatusReport r = svc.Report();
+        for (const auto& role : r.roles) {
+          if (role.expires <= svc.options().clock()) {
+            return net::Response::Text(503, "unhealthy: " + role.role + " expired\n");
+          }
+        }
+        return net::Response::Text(200, "ok\n");
+      }));
+  FERRY_TRY(
+      server.AddRoute("GET", "/status", [&svc](net::Request&, net::BodyReader&) -> net::Reply {
+        net::Response r =
+            net::Response::Json(200, json::Encode(ReportJson(svc.Report()), 2) + "\n");
+        r.headers.Set("Cache-Control", "no-cache");
+        return r;
+      }));
+  FERRY_TRY(server.AddRoute(
+      "GET", "/metrics", [&svc, &server](net::Request&, net::BodyReader&) -> net::Reply {
+        net::Response r = net::Response::Text(
+            200, Metrics(svc.Report(), server.metrics(), svc.options().clock()));
+        r.headers.Set("Content-Type", "text/plain; version=0.0.4");
+        return r;
+      }));
 
   // PUT /api/v1/plugins/{plugin}/files/{filename}: streamed upload. The token is checked and the
   // declared size compared with the limit before the body is read (and before 100 Continue).
@@ -261,7 +284,8 @@ Status RegisterRoutes(net::Server& server, OriginService& svc, MirrorDirector* d
       [&svc](net::Request& req, net::BodyReader& body) -> net::Reply {
         const auto& rest = req.route_rest;
         if (rest.size() != 3 || rest[1] != "files") {
-          return ErrorResponse(Error(Errc::kNotFound, "use PUT /api/v1/plugins/NAME/files/FILENAME"));
+          return ErrorResponse(
+              Error(Errc::kNotFound, "use PUT /api/v1/plugins/NAME/files/FILENAME"));
         }
         auto token = Authenticate(svc.catalog(), req.headers.GetOr("Authorization", ""),
                                   svc.options().clock());

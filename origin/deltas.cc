@@ -22,15 +22,17 @@ Result<DeltaStats> DeltaBuilder::BuildPending() {
   std::vector<OriginService::NewTargetFile> batch;
   for (auto& [package, versions] : by_package) {
     if (versions.size() < 2) continue;
-    std::sort(versions.begin(), versions.end(), [](const ArtifactRecord& a, const ArtifactRecord& b) {
-      return a.snapshot_version != b.snapshot_version ? a.snapshot_version < b.snapshot_version
-                                                      : a.published_at < b.published_at;
-    });
+    std::sort(
+        versions.begin(), versions.end(), [](const ArtifactRecord& a, const ArtifactRecord& b) {
+          return a.snapshot_version != b.snapshot_version ? a.snapshot_version < b.snapshot_version
+                                                          : a.published_at < b.published_at;
+        });
     const ArtifactRecord& target = versions.back();
     if (static_cast<std::uint64_t>(target.length) > options_.max_file_bytes) continue;
     std::optional<std::string> target_bytes;
     int used = 0;
-    for (auto it = versions.rbegin() + 1; it != versions.rend() && used < options_.keep_versions; ++it) {
+    for (auto it = versions.rbegin() + 1; it != versions.rend() && used < options_.keep_versions;
+         ++it) {
       const ArtifactRecord& base = *it;
       if (base.sha256 == target.sha256) continue;
       ++used;
@@ -42,7 +44,8 @@ Result<DeltaStats> DeltaBuilder::BuildPending() {
         FERRY_ASSIGN_OR_RETURN(target_bytes, svc_.blobs().Read(d, options_.max_file_bytes));
       }
       FERRY_ASSIGN_OR_RETURN(store::Digest bd, store::Digest::Parse(base.sha256));
-      FERRY_ASSIGN_OR_RETURN(std::string base_bytes, svc_.blobs().Read(bd, options_.max_file_bytes));
+      FERRY_ASSIGN_OR_RETURN(std::string base_bytes,
+                             svc_.blobs().Read(bd, options_.max_file_bytes));
       delta::CreateOptions co;
       co.level = options_.level;
       delta::CreateReport report;
@@ -68,8 +71,8 @@ Result<DeltaStats> DeltaBuilder::BuildPending() {
     }
   }
   if (!batch.empty()) {
-    auto published = svc_.PublishTargetFiles("deltas", batch,
-                                             "deltas: " + std::to_string(batch.size()) + " patches");
+    auto published = svc_.PublishTargetFiles(
+        "deltas", batch, "deltas: " + std::to_string(batch.size()) + " patches");
     if (!published) return published.error();
   }
   return stats;
@@ -91,7 +94,8 @@ Result<CompressStats> DeltaBuilder::CompressPending(const std::string& dir) {
     FERRY_ASSIGN_OR_RETURN(store::Digest d, store::Digest::Parse(a.sha256));
     auto bytes = svc_.blobs().Read(d, options_.max_file_bytes);
     if (!bytes) continue;  // collected meanwhile
-    FERRY_ASSIGN_OR_RETURN(Bytes frame, delta::CompressForTransfer(AsBytes(*bytes), options_.level));
+    FERRY_ASSIGN_OR_RETURN(Bytes frame,
+                           delta::CompressForTransfer(AsBytes(*bytes), options_.level));
     if (static_cast<double>(frame.size()) >
         options_.max_ratio * static_cast<double>(bytes->size())) {
       FERRY_TRY(WriteFileAtomic(none, ""));

@@ -34,23 +34,23 @@
 namespace ferry::origin {
 
 struct DeltaOptions {
-  int keep_versions = 3;                 // patches from this many previous versions
-  double max_ratio = 0.9;                // publish only patches smaller than this x the new file
+  int keep_versions = 3;   // patches from this many previous versions
+  double max_ratio = 0.9;  // publish only patches smaller than this x the new file
   std::uint64_t max_file_bytes = 1ull << 30;  // skip files larger than this
-  int level = 19;                        // zstd level
+  int level = 19;                             // zstd level
 };
 
 struct DeltaStats {
-  int built = 0;      // patches published this round
-  int skipped = 0;    // not worth it (too large) or failed
+  int built = 0;    // patches published this round
+  int skipped = 0;  // not worth it (too large) or failed
   std::uint64_t patch_bytes = 0;
   std::uint64_t target_bytes = 0;  // sizes of the files they rebuild
 };
 
 struct CompressStats {
-  int written = 0;     // new .zst copies
-  int not_worth = 0;   // files zstd does not shrink enough (marked .none)
-  int removed = 0;     // copies of files no longer in the blob store
+  int written = 0;    // new .zst copies
+  int not_worth = 0;  // files zstd does not shrink enough (marked .none)
+  int removed = 0;    // copies of files no longer in the blob store
   std::uint64_t compressed_bytes = 0;
   std::uint64_t file_bytes = 0;  // sizes of the files written this round
 };

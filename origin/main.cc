@@ -1,11 +1,11 @@
 // ferry-origin: the origin server and its administration commands.
-#include <unistd.h>
-
 #include <cstdio>
 #include <cstring>
 #include <functional>
 #include <map>
 #include <string>
+
+#include <unistd.h>
 
 #include "base/config.h"
 #include "base/flags.h"
@@ -38,14 +38,32 @@ Result<std::optional<std::string>> ReadPassphrase(const Flags& f) {
   return std::optional<std::string>(text);
 }
 
-const std::set<std::string> kConfigKeys = {
-    "data_dir", "http.listen", "http.public_url", "http.tls_cert", "http.tls_key",
-    "http.io_threads", "http.worker_threads", "publish.timestamp_valid",
-    "publish.timestamp_resign_every", "publish.snapshot_valid", "publish.mirrors_valid",
-    "publish.targets_valid", "publish.root_valid", "publish.expiry_warning",
-    "publish.min_author_validity", "publish.max_upload", "publish.gc_grace", "publish.gc_every",
-    "mirrors.stale_after", "mirrors.probe_every", "mirrors.probe_samples", "regions.*",
-    "deltas.enabled", "deltas.keep_versions", "deltas.compressed_copies", "deltas.notify_wait"};
+const std::set<std::string> kConfigKeys = {"data_dir",
+                                           "http.listen",
+                                           "http.public_url",
+                                           "http.tls_cert",
+                                           "http.tls_key",
+                                           "http.io_threads",
+                                           "http.worker_threads",
+                                           "publish.timestamp_valid",
+                                           "publish.timestamp_resign_every",
+                                           "publish.snapshot_valid",
+                                           "publish.mirrors_valid",
+                                           "publish.targets_valid",
+                                           "publish.root_valid",
+                                           "publish.expiry_warning",
+                                           "publish.min_author_validity",
+                                           "publish.max_upload",
+                                           "publish.gc_grace",
+                                           "publish.gc_every",
+                                           "mirrors.stale_after",
+                                           "mirrors.probe_every",
+                                           "mirrors.probe_samples",
+                                           "regions.*",
+                                           "deltas.enabled",
+                                           "deltas.keep_versions",
+                                           "deltas.compressed_copies",
+                                           "deltas.notify_wait"};
 
 // Service options from --config and --data.
 Result<ServiceOptions> LoadOptions(const Flags& f, Config* config_out = nullptr) {
@@ -57,19 +75,37 @@ Result<ServiceOptions> LoadOptions(const Flags& f, Config* config_out = nullptr)
   ServiceOptions o;
   FERRY_ASSIGN_OR_RETURN(o.data_dir, config.GetString("data_dir", "/var/lib/ferry-origin"));
   if (auto d = f.Get("data")) o.data_dir = *d;
-  FERRY_ASSIGN_OR_RETURN(o.timestamp_valid_seconds, config.GetDurationSeconds("publish.timestamp_valid", o.timestamp_valid_seconds));
-  FERRY_ASSIGN_OR_RETURN(o.timestamp_resign_seconds, config.GetDurationSeconds("publish.timestamp_resign_every", o.timestamp_resign_seconds));
-  FERRY_ASSIGN_OR_RETURN(o.snapshot_valid_seconds, config.GetDurationSeconds("publish.snapshot_valid", o.snapshot_valid_seconds));
-  FERRY_ASSIGN_OR_RETURN(o.mirrors_valid_seconds, config.GetDurationSeconds("publish.mirrors_valid", o.mirrors_valid_seconds));
-  FERRY_ASSIGN_OR_RETURN(o.targets_valid_seconds, config.GetDurationSeconds("publish.targets_valid", o.targets_valid_seconds));
-  FERRY_ASSIGN_OR_RETURN(o.root_valid_seconds, config.GetDurationSeconds("publish.root_valid", o.root_valid_seconds));
-  FERRY_ASSIGN_OR_RETURN(o.expiry_warning_seconds, config.GetDurationSeconds("publish.expiry_warning", o.expiry_warning_seconds));
-  FERRY_ASSIGN_OR_RETURN(o.min_author_validity_seconds, config.GetDurationSeconds("publish.min_author_validity", o.min_author_validity_seconds));
-  FERRY_ASSIGN_OR_RETURN(o.max_upload_bytes, config.GetSize("publish.max_upload", o.max_upload_bytes));
-  FERRY_ASSIGN_OR_RETURN(o.gc_grace_seconds, config.GetDurationSeconds("publish.gc_grace", o.gc_grace_seconds));
+  FERRY_ASSIGN_OR_RETURN(
+      o.timestamp_valid_seconds,
+      config.GetDurationSeconds("publish.timestamp_valid", o.timestamp_valid_seconds));
+  FERRY_ASSIGN_OR_RETURN(
+      o.timestamp_resign_seconds,
+      config.GetDurationSeconds("publish.timestamp_resign_every", o.timestamp_resign_seconds));
+  FERRY_ASSIGN_OR_RETURN(
+      o.snapshot_valid_seconds,
+      config.GetDurationSeconds("publish.snapshot_valid", o.snapshot_valid_seconds));
+  FERRY_ASSIGN_OR_RETURN(
+      o.mirrors_valid_seconds,
+      config.GetDurationSeconds("publish.mirrors_valid", o.mirrors_valid_seconds));
+  FERRY_ASSIGN_OR_RETURN(
+      o.targets_valid_seconds,
+      config.GetDurationSeconds("publish.targets_valid", o.targets_valid_seconds));
+  FERRY_ASSIGN_OR_RETURN(o.root_valid_seconds,
+                         config.GetDurationSeconds("publish.root_valid", o.root_valid_seconds));
+  FERRY_ASSIGN_OR_RETURN(
+      o.expiry_warning_seconds,
+      config.GetDurationSeconds("publish.expiry_warning", o.expiry_warning_seconds));
+  FERRY_ASSIGN_OR_RETURN(
+      o.min_author_validity_seconds,
+      config.GetDurationSeconds("publish.min_author_validity", o.min_author_validity_seconds));
+  FERRY_ASSIGN_OR_RETURN(o.max_upload_bytes,
+                         config.GetSize("publish.max_upload", o.max_upload_bytes));
+  FERRY_ASSIGN_OR_RETURN(o.gc_grace_seconds,
+                         config.GetDurationSeconds("publish.gc_grace", o.gc_grace_seconds));
   if (o.timestamp_resign_seconds >= o.timestamp_valid_seconds) {
-    return Error(Errc::kInvalidArgument, "publish.timestamp_resign_every must be shorter than "
-                                         "publish.timestamp_valid");
+    return Error(Errc::kInvalidArgument,
+                 "publish.timestamp_resign_every must be shorter than "
+                 "publish.timestamp_valid");
   }
   if (config_out) *config_out = std::move(config);
   return o;
@@ -87,11 +123,14 @@ int RunFlags(Flags& f, int argc, char** argv) {
 }
 
 int CmdInit(int argc, char** argv) {
-  Flags f("ferry-origin init", "Create a new origin: root keys (offline), targets key (offline), "
+  Flags f("ferry-origin init",
+          "Create a new origin: root keys (offline), targets key (offline), "
           "online keys, the catalog and repository version 1.");
   CommonFlags(f);
-  f.Option("offline-keys", "DIR", "where to write the root and targets keys (move them off this "
-           "machine afterwards)", "DATA/offline-keys");
+  f.Option("offline-keys", "DIR",
+           "where to write the root and targets keys (move them off this "
+           "machine afterwards)",
+           "DATA/offline-keys");
   f.Option("root-keys", "N", "number of root keys", "3");
   f.Option("root-threshold", "T", "root signatures required", "2");
   f.Option("passphrase-file", "FILE", "encrypt the offline keys with the passphrase in FILE");
@@ -111,8 +150,9 @@ int CmdInit(int argc, char** argv) {
   auto r = InitOrigin(init);
   if (!r) return Fail(r.error());
   std::printf("initialised origin in %s\n", o->data_dir.c_str());
-  std::printf("offline keys (move them off this machine; you need them to add plugins, add releases\n"
-              "and rotate keys):\n");
+  std::printf(
+      "offline keys (move them off this machine; you need them to add plugins, add releases\n"
+      "and rotate keys):\n");
   for (const auto& k : r->offline_key_files) std::printf("  %s\n", k.c_str());
   std::printf("clients pin this root: %s\n", r->root_json_path.c_str());
   return 0;
@@ -125,8 +165,9 @@ Result<std::unique_ptr<OriginService>> OpenService(const Flags& f) {
 
 int CmdPlugin(int argc, char** argv) {
   if (argc < 3 || std::strcmp(argv[2], "--help") == 0) {
-    std::printf("usage: ferry-origin plugin add NAME --author-key FILE --targets-key FILE\n"
-                "       ferry-origin plugin list\n");
+    std::printf(
+        "usage: ferry-origin plugin add NAME --author-key FILE --targets-key FILE\n"
+        "       ferry-origin plugin list\n");
     return argc < 3 ? 2 : 0;
   }
   const std::string sub = argv[2];
@@ -142,17 +183,20 @@ int CmdPlugin(int argc, char** argv) {
       std::printf("%s (role %s)\n", p.name.c_str(), p.role.c_str());
       auto authors = (*svc)->catalog().ListAuthors(p.name);
       if (authors) {
-        for (const auto& a : *authors) std::printf("  author %s key %.16s...\n", a.name.c_str(), a.keyid.c_str());
+        for (const auto& a : *authors)
+          std::printf("  author %s key %.16s...\n", a.name.c_str(), a.keyid.c_str());
       }
     }
     return 0;
   }
   if (sub != "add") return Fail(Error(Errc::kInvalidArgument, "unknown plugin command " + sub));
-  Flags f("ferry-origin plugin add", "Register a plugin and delegate plugins/NAME/* to its authors' "
+  Flags f("ferry-origin plugin add",
+          "Register a plugin and delegate plugins/NAME/* to its authors' "
           "keys (signs targets with the offline targets key).");
   CommonFlags(f);
   f.Positional("NAME", "plugin name: a-z 0-9 . _ -");
-  f.Repeated("author-key", "FILE", "an author's public key: `ferry keygen` output (.pub), minisign "
+  f.Repeated("author-key", "FILE",
+             "an author's public key: `ferry keygen` output (.pub), minisign "
              ".pub, 64 hex characters, or a TUF key object");
   f.Option("author-name", "NAME", "who the author is (for the audit log)", "author");
   f.Option("targets-key", "FILE", "the offline targets key");
@@ -184,10 +228,11 @@ int CmdPlugin(int argc, char** argv) {
 int CmdToken(int argc, char** argv) {
   const std::string sub = argc >= 3 ? argv[2] : "";
   if (sub != "issue" && sub != "list" && sub != "revoke") {
-    std::printf("usage: ferry-origin token issue --scope SCOPE [--expires 90d] [--description TEXT]\n"
-                "       ferry-origin token list\n"
-                "       ferry-origin token revoke ID\n"
-                "scopes: plugin:NAME (upload for one plugin), mirror (register mirrors), admin\n");
+    std::printf(
+        "usage: ferry-origin token issue --scope SCOPE [--expires 90d] [--description TEXT]\n"
+        "       ferry-origin token list\n"
+        "       ferry-origin token revoke ID\n"
+        "scopes: plugin:NAME (upload for one plugin), mirror (register mirrors), admin\n");
     return sub.empty() ? 2 : (sub == "--help" ? 0 : 2);
   }
   Flags f("ferry-origin token " + sub, "Manage API tokens (stored hashed; shown once).");
@@ -240,11 +285,13 @@ int CmdToken(int argc, char** argv) {
 
 int CmdRelease(int argc, char** argv) {
   if (argc < 3 || std::string(argv[2]) != "add") {
-    std::printf("usage: ferry-origin release add FILE --path release/NAME --package P --version V "
-                "--targets-key FILE\n");
+    std::printf(
+        "usage: ferry-origin release add FILE --path release/NAME --package P --version V "
+        "--targets-key FILE\n");
     return argc >= 3 && std::string(argv[2]) == "--help" ? 0 : 2;
   }
-  Flags f("ferry-origin release add", "Publish a release artifact under the top-level targets role "
+  Flags f("ferry-origin release add",
+          "Publish a release artifact under the top-level targets role "
           "(signed with the offline targets key).");
   CommonFlags(f);
   f.Positional("FILE", "the artifact");
@@ -257,22 +304,25 @@ int CmdRelease(int argc, char** argv) {
   auto svc = OpenService(f);
   if (!svc) return Fail(svc.error());
   for (const char* req : {"path", "package", "version", "targets-key"}) {
-    if (!f.Get(req)) return Fail(Error(Errc::kInvalidArgument, std::string("--") + req + " is required"));
+    if (!f.Get(req))
+      return Fail(Error(Errc::kInvalidArgument, std::string("--") + req + " is required"));
   }
   auto pass = ReadPassphrase(f);
   if (!pass) return Fail(pass.error());
   auto keys = LoadKeys({*f.Get("targets-key")}, *pass);
   if (!keys) return Fail(keys.error());
-  auto r = AddRelease(**svc, f.positional()[0], *f.Get("path"), *f.Get("package"), *f.Get("version"),
-                      *keys->front());
+  auto r = AddRelease(**svc, f.positional()[0], *f.Get("path"), *f.Get("package"),
+                      *f.Get("version"), *keys->front());
   if (!r) return Fail(r.error());
   std::printf("published %s (snapshot v%lld, timestamp v%lld)\n", f.Get("path")->c_str(),
-              static_cast<long long>(r->snapshot_version), static_cast<long long>(r->timestamp_version));
+              static_cast<long long>(r->snapshot_version),
+              static_cast<long long>(r->timestamp_version));
   return 0;
 }
 
 int CmdRotate(int argc, char** argv) {
-  Flags f("ferry-origin rotate", "Give a top-level role new keys: writes root N+1 signed by the "
+  Flags f("ferry-origin rotate",
+          "Give a top-level role new keys: writes root N+1 signed by the "
           "current root keys and the new ones. New keys are generated into --new-keys-dir.");
   CommonFlags(f);
   f.Positional("ROLE", "root, targets, snapshot or timestamp");
@@ -280,7 +330,8 @@ int CmdRotate(int argc, char** argv) {
   f.Option("new-keys", "N", "number of new keys", "1");
   f.Option("threshold", "T", "signatures the role will require", "1");
   f.Option("new-keys-dir", "DIR", "where to write the new keys (online roles: DATA/keys/online)");
-  f.Option("passphrase-file", "FILE", "passphrase for encrypted keys (used for new offline keys too)");
+  f.Option("passphrase-file", "FILE",
+           "passphrase for encrypted keys (used for new offline keys too)");
   if (int rc = RunFlags(f, argc - 1, argv + 1); rc != 0) return rc < 0 ? 0 : rc;
   auto svc = OpenService(f);
   if (!svc) return Fail(svc.error());
@@ -290,15 +341,18 @@ int CmdRotate(int argc, char** argv) {
   if (!root_keys) return Fail(root_keys.error());
   const std::string role = f.positional()[0];
   const bool online = role == "snapshot" || role == "timestamp";
-  std::string dir = f.Get("new-keys-dir").value_or(online ? OnlineKeysDir((*svc)->options().data_dir) : "");
-  if (dir.empty()) return Fail(Error(Errc::kInvalidArgument, "--new-keys-dir is required for " + role));
+  std::string dir =
+      f.Get("new-keys-dir").value_or(online ? OnlineKeysDir((*svc)->options().data_dir) : "");
+  if (dir.empty())
+    return Fail(Error(Errc::kInvalidArgument, "--new-keys-dir is required for " + role));
   const int n = std::atoi(f.Get("new-keys")->c_str());
   std::vector<std::unique_ptr<tuf::Ed25519Signer>> fresh;
   std::vector<std::string> files;
   for (int i = 1; i <= n; ++i) {
     auto secret = crypto::Ed25519SecretKey::Generate();
-    const std::string path = JoinPath(dir, online ? role + ".key.new" : role + "-" + std::to_string(NowUnix()) +
-                                                                        "-" + std::to_string(i) + ".key");
+    const std::string path = JoinPath(
+        dir, online ? role + ".key.new"
+                    : role + "-" + std::to_string(NowUnix()) + "-" + std::to_string(i) + ".key");
     std::optional<std::string_view> pw;
     if (*pass && !online) pw = **pass;
     crypto::KeyFileOptions ko;
@@ -310,7 +364,8 @@ int CmdRotate(int argc, char** argv) {
   std::vector<const tuf::Signer*> roots, news;
   for (const auto& k : *root_keys) roots.push_back(k.get());
   for (const auto& k : fresh) news.push_back(k.get());
-  if (Status st = RotateRole(**svc, role, roots, news, std::atoll(f.Get("threshold")->c_str())); !st) {
+  if (Status st = RotateRole(**svc, role, roots, news, std::atoll(f.Get("threshold")->c_str()));
+      !st) {
     for (const auto& p : files) ::unlink(p.c_str());
     return Fail(st.error());
   }
@@ -319,7 +374,8 @@ int CmdRotate(int argc, char** argv) {
     if (::rename(files[0].c_str(), final_path.c_str()) != 0) {
       return Fail(Error(Errc::kIoError, "cannot install " + final_path + ": " + ErrnoText(errno)));
     }
-    std::printf("rotated %s; the new key is %s - restart the server to use it\n", role.c_str(), final_path.c_str());
+    std::printf("rotated %s; the new key is %s - restart the server to use it\n", role.c_str(),
+                final_path.c_str());
   } else {
     std::printf("rotated %s; new keys:\n", role.c_str());
     for (const auto& p : files) std::printf("  %s\n", p.c_str());
@@ -328,7 +384,8 @@ int CmdRotate(int argc, char** argv) {
 }
 
 int CmdResign(int argc, char** argv) {
-  Flags f("ferry-origin resign", "Re-sign now. Without keys: the online roles that are due "
+  Flags f("ferry-origin resign",
+          "Re-sign now. Without keys: the online roles that are due "
           "(the server also does this on its schedule). With --root-key/--targets-key: re-sign "
           "root and/or targets with the offline keys (before they expire).");
   CommonFlags(f);
@@ -356,7 +413,8 @@ int CmdResign(int argc, char** argv) {
   }
   std::vector<const tuf::Signer*> root_ptrs;
   for (const auto& k : *roots) root_ptrs.push_back(k.get());
-  if (Status st = ResignOffline(**svc, root_ptrs, targets.empty() ? nullptr : targets[0].get()); !st) {
+  if (Status st = ResignOffline(**svc, root_ptrs, targets.empty() ? nullptr : targets[0].get());
+      !st) {
     return Fail(st.error());
   }
   std::printf("re-signed\n");
@@ -364,7 +422,8 @@ int CmdResign(int argc, char** argv) {
 }
 
 int CmdStatus(int argc, char** argv) {
-  Flags f("ferry-origin status", "Show the repository's state: role versions and expiry, counts, warnings.");
+  Flags f("ferry-origin status",
+          "Show the repository's state: role versions and expiry, counts, warnings.");
   CommonFlags(f);
   if (int rc = RunFlags(f, argc, argv); rc != 0) return rc < 0 ? 0 : rc;
   auto svc = OpenService(f);
@@ -382,7 +441,8 @@ int CmdStatus(int argc, char** argv) {
 }
 
 int CmdGc(int argc, char** argv) {
-  Flags f("ferry-origin gc", "Delete uploaded files that were never published, after the grace period.");
+  Flags f("ferry-origin gc",
+          "Delete uploaded files that were never published, after the grace period.");
   CommonFlags(f);
   if (int rc = RunFlags(f, argc, argv); rc != 0) return rc < 0 ? 0 : rc;
   auto svc = OpenService(f);
@@ -399,7 +459,8 @@ int CmdGc(int argc, char** argv) {
 }
 
 int CmdFsck(int argc, char** argv) {
-  Flags f("ferry-origin fsck", "Check the catalog's integrity and re-hash every blob (corrupt ones "
+  Flags f("ferry-origin fsck",
+          "Check the catalog's integrity and re-hash every blob (corrupt ones "
           "are moved to blobs/quarantine/).");
   CommonFlags(f);
   if (int rc = RunFlags(f, argc, argv); rc != 0) return rc < 0 ? 0 : rc;
@@ -414,7 +475,8 @@ int CmdFsck(int argc, char** argv) {
               static_cast<unsigned long long>(report->blobs_checked),
               static_cast<unsigned long long>(report->bytes_checked), report->corrupt.size(),
               report->strays.size());
-  for (const auto& p : report->corrupt) std::printf("corrupt: %s: %s\n", p.path.c_str(), p.reason.c_str());
+  for (const auto& p : report->corrupt)
+    std::printf("corrupt: %s: %s\n", p.path.c_str(), p.reason.c_str());
   return report->clean() ? 0 : 3;
 }
 
@@ -439,7 +501,8 @@ void Usage() {
 int Serve(int argc, char** argv);  // serve.cc
 
 Result<ServiceOptions> LoadServeOptions(int argc, char** argv, Config* config, bool* help) {
-  Flags f("ferry-origin serve", "Run the origin server: the TUF repository, the upload API, "
+  Flags f("ferry-origin serve",
+          "Run the origin server: the TUF repository, the upload API, "
           "/healthz, /metrics and /status; re-signs the timestamp on schedule.");
   CommonFlags(f);
   FERRY_TRY(f.Parse(argc, argv, 2));
@@ -449,7 +512,8 @@ Result<ServiceOptions> LoadServeOptions(int argc, char** argv, Config* config, b
     return ServiceOptions{};
   }
   if (!f.Get("config") && !f.Get("data")) {
-    return Error(Errc::kInvalidArgument, "give --config FILE (see conf/origin.example.conf) or --data DIR");
+    return Error(Errc::kInvalidArgument,
+                 "give --config FILE (see conf/origin.example.conf) or --data DIR");
   }
   return LoadOptions(f, config);
 }
@@ -460,9 +524,9 @@ int Main(int argc, char** argv) {
     return argc < 2 ? 2 : 0;
   }
   static const std::map<std::string, Command> kCommands = {
-      {"init", CmdInit},     {"serve", Serve},     {"plugin", CmdPlugin}, {"token", CmdToken},
+      {"init", CmdInit},       {"serve", Serve},      {"plugin", CmdPlugin}, {"token", CmdToken},
       {"release", CmdRelease}, {"rotate", CmdRotate}, {"resign", CmdResign}, {"status", CmdStatus},
-      {"gc", CmdGc},         {"fsck", CmdFsck}};
+      {"gc", CmdGc},           {"fsck", CmdFsck}};
   auto it = kCommands.find(argv[1]);
   if (it == kCommands.end()) {
     std::fprintf(stderr, "ferry-origin: unknown command %s\n", argv[1]);

@@ -63,9 +63,8 @@ Result<int> IntIn(const Config& config, const std::string& key, std::int64_t fal
                   std::int64_t lo, std::int64_t hi) {
   FERRY_ASSIGN_OR_RETURN(std::int64_t v, config.GetInt(key, fallback));
   if (v < lo || v > hi) {
-    return Error(Errc::kInvalidArgument, key + " must be between " + std::to_string(lo) +
-                                             " and " + std::to_string(hi) + ", got " +
-                                             std::to_string(v));
+    return Error(Errc::kInvalidArgument, key + " must be between " + std::to_string(lo) + " and " +
+                                             std::to_string(hi) + ", got " + std::to_string(v));
   }
   return static_cast<int>(v);
 }
@@ -157,10 +156,11 @@ int Serve(int argc, char** argv) {
     std::fprintf(stderr, "ferry-origin: %s\n", st.error().ToString().c_str());
     return 1;
   }
-  Log("serving " + options->data_dir + " on " + listen->address + ":" + std::to_string(server.port()) +
-      (listen->tls() ? " (TLS)" : ""));
+  Log("serving " + options->data_dir + " on " + listen->address + ":" +
+      std::to_string(server.port()) + (listen->tls() ? " (TLS)" : ""));
   // Port file for scripts that start the server on an ephemeral port.
-  std::printf("listening on %s:%u\n", listen->address.c_str(), static_cast<unsigned>(server.port()));
+  std::printf("listening on %s:%u\n", listen->address.c_str(),
+              static_cast<unsigned>(server.port()));
   std::fflush(stdout);
 
   // The schedule: re-sign what is due, collect garbage, report expiry warnings.
@@ -282,7 +282,8 @@ int Serve(int argc, char** argv) {
       const UnixTime now = options->clock();
       const bool full = now - last_full >= probe_every;
       if (full) last_full = now;
-      if (Status st = director.Probe(*http, full); !st) Log("mirror probe failed: " + st.error().ToString());
+      if (Status st = director.Probe(*http, full); !st)
+        Log("mirror probe failed: " + st.error().ToString());
       lock.lock();
       auto wake = SteadyClock::now() + std::chrono::seconds(5);
       if (published && push_deadline && *push_deadline < wake) wake = *push_deadline;

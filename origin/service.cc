@@ -1,12 +1,12 @@
 #include "origin/service.h"
 
+#include <cerrno>
+#include <set>
+
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <cerrno>
-#include <set>
 
 #include "base/fs.h"
 #include "crypto/hash.h"
@@ -67,7 +67,10 @@ class BlobUpload final : public Upload {
  public:
   BlobUpload(OriginService* svc, std::unique_ptr<store::BlobWriter> writer, std::string plugin,
              std::string path, std::int64_t token_id)
-      : svc_(svc), writer_(std::move(writer)), plugin_(std::move(plugin)), path_(std::move(path)),
+      : svc_(svc),
+        writer_(std::move(writer)),
+        plugin_(std::move(plugin)),
+        path_(std::move(path)),
         token_id_(token_id) {}
 
   Status Write(ByteSpan data) override { return writer_->Write(data); }
@@ -125,9 +128,11 @@ Result<std::unique_ptr<OriginService>> OriginService::Open(const ServiceOptions&
   }
   FERRY_ASSIGN_OR_RETURN(svc->catalog_, OpenSqliteCatalog(CatalogPath(data)));
   FERRY_ASSIGN_OR_RETURN(svc->blobs_, store::LocalBlobStore::Open(BlobsDir(data)));
-  svc->lock_fd_ = ::open(JoinPath(data, "publish.lock").c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+  svc->lock_fd_ =
+      ::open(JoinPath(data, "publish.lock").c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
   if (svc->lock_fd_ < 0) {
-    return Error(Errc::kIoError, "cannot open " + JoinPath(data, "publish.lock") + ": " + ErrnoText(errno));
+    return Error(Errc::kIoError,
+                 "cannot open " + JoinPath(data, "publish.lock") + ": " + ErrnoText(errno));
   }
   for (const char* role : kOnlineRoles) {
     const std::string path = JoinPath(OnlineKeysDir(data), std::string(role) + ".key");
@@ -255,7 +260,8 @@ Result<PublishResult> OriginService::PublishLocked(
   for (auto& a : artifacts) {
     a.published_at = now;
     a.snapshot_version = repo_->snapshot().version;
-    record.files.push_back({"targets/" + tuf::HashPrefixedTargetPath(a.path, a.sha256), "", 0, a.sha256});
+    record.files.push_back(
+        {"targets/" + tuf::HashPrefixedTargetPath(a.path, a.sha256), "", 0, a.sha256});
     result.new_targets.push_back(a.path);
   }
   for (const auto& [path, sha256] : extra_links) {
@@ -296,7 +302,8 @@ Result<std::unique_ptr<Upload>> OriginService::BeginUpload(
   FERRY_ASSIGN_OR_RETURN(auto record, catalog_->FindPlugin(plugin));
   if (!record) return Error(Errc::kNotFound, "no plugin named " + plugin);
   if (filename.find('/') != std::string::npos) {
-    return Error(Errc::kUnsafeName, "file name \"" + filename.substr(0, 80) + "\" must not contain '/'");
+    return Error(Errc::kUnsafeName,
+                 "file name \"" + filename.substr(0, 80) + "\" must not contain '/'");
   }
   const std::string path = "plugins/" + plugin + "/" + filename;
   FERRY_TRY(tuf::CheckSafeTargetPath(path));
@@ -335,8 +342,10 @@ Result<PublishResult> OriginService::SubmitPluginRole(const TokenRecord& token,
   const UnixTime now = options_.clock();
   Change change = [&](tuf::Repository& repo, std::vector<ArtifactRecord>& artifacts) -> Status {
     if (repo.DelegatorOf(role).empty()) {
-      return Error(Errc::kNotFound, "plugin " + plugin + " is registered but not delegated; "
-                                    "an administrator must run `ferry-origin plugin add` again");
+      return Error(Errc::kNotFound,
+                   "plugin " + plugin +
+                       " is registered but not delegated; "
+                       "an administrator must run `ferry-origin plugin add` again");
     }
     static const tuf::Targets kEmpty = [] {
       tuf::Targets t;
@@ -353,12 +362,13 @@ Result<PublishResult> OriginService::SubmitPluginRole(const TokenRecord& token,
     for (const auto& [path, file] : current->targets) {
       auto it = submitted.body.targets.find(path);
       if (it == submitted.body.targets.end()) {
-        return Error(Errc::kInvalidArgument, "the new version drops " + path +
-                                                 "; published files cannot be removed");
+        return Error(Errc::kInvalidArgument,
+                     "the new version drops " + path + "; published files cannot be removed");
       }
       if (it->second.length != file.length || it->second.hashes != file.hashes) {
-        return Error(Errc::kConflict, path + " is already published with other bytes; publish a "
-                                             "new version under a new file name");
+        return Error(Errc::kConflict, path +
+                                          " is already published with other bytes; publish a "
+                                          "new version under a new file name");
       }
     }
     for (const auto& [path, file] : submitted.body.targets) {
@@ -367,10 +377,12 @@ Result<PublishResult> OriginService::SubmitPluginRole(const TokenRecord& token,
       for (const auto& [alg, digest] : file.hashes) {
         if (alg == "sha256") sha256 = digest;
       }
-      if (sha256.empty()) return Error(Errc::kInvalidArgument, path + ": a sha256 hash is required");
+      if (sha256.empty())
+        return Error(Errc::kInvalidArgument, path + ": a sha256 hash is required");
       FERRY_ASSIGN_OR_RETURN(auto published, catalog_->FindArtifact(path));
       if (published) {
-        return Error(Errc::kConflict, path + " is already published (sha256 " + published->sha256 + ")");
+        return Error(Errc::kConflict,
+                     path + " is already published (sha256 " + published->sha256 + ")");
       }
       FERRY_ASSIGN_OR_RETURN(auto upload, catalog_->FindUpload(path, sha256));
       if (!upload || upload->length != file.length) {
@@ -388,15 +400,18 @@ Result<PublishResult> OriginService::SubmitPluginRole(const TokenRecord& token,
       const json::Value* version = ferry ? ferry->Find("version") : nullptr;
       const json::Value* minisig = ferry ? ferry->Find("minisig") : nullptr;
       if (!package || !package->is_string() || package->as_string() != plugin) {
-        return Error(Errc::kInvalidArgument, path + ": custom.ferry.package must be \"" + plugin + "\"");
+        return Error(Errc::kInvalidArgument,
+                     path + ": custom.ferry.package must be \"" + plugin + "\"");
       }
       if (!version || !version->is_string() || !ValidVersion(version->as_string())) {
-        return Error(Errc::kInvalidArgument,
-                     path + ": custom.ferry.version must be 1-64 characters of A-Z a-z 0-9 . _ + ~ -");
+        return Error(
+            Errc::kInvalidArgument,
+            path + ": custom.ferry.version must be 1-64 characters of A-Z a-z 0-9 . _ + ~ -");
       }
       if (!minisig || !minisig->is_string()) {
-        return Error(Errc::kInvalidArgument, path + ": custom.ferry.minisig (the author's minisign "
-                                                    "signature of the file) is required");
+        return Error(Errc::kInvalidArgument, path +
+                                                 ": custom.ferry.minisig (the author's minisign "
+                                                 "signature of the file) is required");
       }
       bool verified = false;
       for (const auto& key : author_keys) {
@@ -406,8 +421,10 @@ Result<PublishResult> OriginService::SubmitPluginRole(const TokenRecord& token,
         }
       }
       if (!verified) {
-        return Error(Errc::kBadSignature, path + ": custom.ferry.minisig does not verify with any "
-                                                 "registered author key of " + plugin);
+        return Error(Errc::kBadSignature, path +
+                                              ": custom.ferry.minisig does not verify with any "
+                                              "registered author key of " +
+                                              plugin);
       }
       FERRY_ASSIGN_OR_RETURN(auto same_version,
                              catalog_->FindArtifactByVersion(plugin, version->as_string()));
@@ -431,8 +448,8 @@ Result<PublishResult> OriginService::SubmitPluginRole(const TokenRecord& token,
   };
   std::string what = "upload";
   for (const auto& [path, f] : submitted.body.targets) what += " " + path;
-  FERRY_ASSIGN_OR_RETURN(PublishResult r, Publish(what.substr(0, 500),
-                                                  "token:" + std::to_string(token.id), change));
+  FERRY_ASSIGN_OR_RETURN(PublishResult r,
+                         Publish(what.substr(0, 500), "token:" + std::to_string(token.id), change));
   r.role_version = submitted.body.version;
   return r;
 }
@@ -451,12 +468,12 @@ Result<bool> OriginService::ResignIfDue() {
     if (t && t->expires - now < options_.mirrors_valid_seconds / 2) online_due.push_back(role);
   }
   if (!due && !snapshot_due && online_due.empty()) return false;
-  FERRY_TRY(PublishLocked("resign", "scheduler", [&](tuf::Repository& repo,
-                                                     std::vector<ArtifactRecord>&) -> Status {
-    if (snapshot_due) FERRY_TRY(repo.Touch(tuf::kSnapshot));
-    for (const auto& role : online_due) FERRY_TRY(repo.Touch(role));
-    return OkStatus();
-  }));
+  FERRY_TRY(PublishLocked("resign", "scheduler",
+                          [&](tuf::Repository& repo, std::vector<ArtifactRecord>&) -> Status {
+                            if (snapshot_due) FERRY_TRY(repo.Touch(tuf::kSnapshot));
+                            for (const auto& role : online_due) FERRY_TRY(repo.Touch(role));
+                            return OkStatus();
+                          }));
   return true;
 }
 
@@ -491,14 +508,15 @@ Result<bool> OriginService::PublishTargetFiles(const std::string& role,
     links.emplace_back(f.path, sha256);
   }
   if (changed.empty()) return false;
-  FERRY_TRY(PublishLocked(reason, "origin",
-                          [&](tuf::Repository& repo, std::vector<ArtifactRecord>&) -> Status {
-                            for (const auto& [path, file] : changed) {
-                              FERRY_TRY(repo.AddTargetInfo(role, path, file));
-                            }
-                            return OkStatus();
-                          },
-                          links));
+  FERRY_TRY(PublishLocked(
+      reason, "origin",
+      [&](tuf::Repository& repo, std::vector<ArtifactRecord>&) -> Status {
+        for (const auto& [path, file] : changed) {
+          FERRY_TRY(repo.AddTargetInfo(role, path, file));
+        }
+        return OkStatus();
+      },
+      links));
   return true;
 }
 
@@ -540,16 +558,18 @@ StatusReport OriginService::Report() {
   {
     std::lock_guard lock(publish_mu_);
     (void)ReloadIfStale();
-    auto add = [&](const std::string& role, std::int64_t version, UnixTime expires, bool warn_early) {
-      bool warning = expires <= now || (warn_early && expires - now <= options_.expiry_warning_seconds);
+    auto add = [&](const std::string& role, std::int64_t version, UnixTime expires,
+                   bool warn_early) {
+      bool warning =
+          expires <= now || (warn_early && expires - now <= options_.expiry_warning_seconds);
       r.roles.push_back({role, version, expires, warning});
       if (warning) {
-        r.warnings.push_back(role + " v" + std::to_string(version) +
-                             (expires <= now ? " EXPIRED at " : " expires at ") +
-                             FormatTufTime(expires) + (role == "root" || role == "targets"
-                                                           ? ": re-sign it with the offline keys "
-                                                             "(ferry-origin resign)"
-                                                           : ""));
+        r.warnings.push_back(
+            role + " v" + std::to_string(version) +
+            (expires <= now ? " EXPIRED at " : " expires at ") + FormatTufTime(expires) +
+            (role == "root" || role == "targets" ? ": re-sign it with the offline keys "
+                                                   "(ferry-origin resign)"
+                                                 : ""));
       }
     };
     add("root", repo_->root().version, repo_->root().expires, true);
@@ -557,7 +577,8 @@ StatusReport OriginService::Report() {
     add("targets", t->version, t->expires, true);
     add("snapshot", repo_->snapshot().version, repo_->snapshot().expires, false);
     add("timestamp", repo_->timestamp().version, repo_->timestamp().expires, false);
-    if (const tuf::Targets* m = repo_->targets("mirrors")) add("mirrors", m->version, m->expires, false);
+    if (const tuf::Targets* m = repo_->targets("mirrors"))
+      add("mirrors", m->version, m->expires, false);
   }
   if (auto p = catalog_->ListPlugins()) r.plugins = p->size();
   if (auto a = catalog_->ListArtifacts()) r.artifacts = a->size();

@@ -42,12 +42,12 @@ namespace ferry::origin {
 struct ServiceOptions {
   std::string data_dir;
   // Validity of what the server signs, and when it re-signs (conf/origin.example.conf).
-  std::int64_t timestamp_valid_seconds = 86400;       // 1 day
-  std::int64_t timestamp_resign_seconds = 6 * 3600;   // every 6 hours
-  std::int64_t snapshot_valid_seconds = 7 * 86400;    // re-signed when half of it is left
+  std::int64_t timestamp_valid_seconds = 86400;      // 1 day
+  std::int64_t timestamp_resign_seconds = 6 * 3600;  // every 6 hours
+  std::int64_t snapshot_valid_seconds = 7 * 86400;   // re-signed when half of it is left
   std::int64_t mirrors_valid_seconds = 7 * 86400;
-  std::int64_t targets_valid_seconds = 365 * 86400;   // admin tool (offline targets key)
-  std::int64_t root_valid_seconds = 365 * 86400;      // admin tool (offline root keys)
+  std::int64_t targets_valid_seconds = 365 * 86400;  // admin tool (offline targets key)
+  std::int64_t root_valid_seconds = 365 * 86400;     // admin tool (offline root keys)
   // Warn (log, /metrics, status) from this long before root or targets expire.
   std::int64_t expiry_warning_seconds = 30 * 86400;
   // Refuse to publish author-signed metadata that expires sooner than this.
@@ -104,8 +104,8 @@ struct StatusReport {
   std::size_t plugins = 0;
   std::size_t artifacts = 0;
   std::uint64_t blob_bytes = 0;
-  std::uint64_t uploads = 0;        // since start
-  std::uint64_t publishes = 0;      // since start
+  std::uint64_t uploads = 0;    // since start
+  std::uint64_t publishes = 0;  // since start
   std::uint64_t publish_failures = 0;
   UnixTime last_publish = 0;
   std::vector<std::string> warnings;
@@ -143,7 +143,8 @@ class OriginService {
   // A change to publish: edits the repository (with extra signers attached, e.g. the admin
   // tool's targets key) and appends the artifacts it adds; they are recorded in the catalog and
   // their blobs linked into repo/targets. Runs under the publish lock.
-  using Change = std::function<Status(tuf::Repository& repo, std::vector<ArtifactRecord>& artifacts)>;
+  using Change =
+      std::function<Status(tuf::Repository& repo, std::vector<ArtifactRecord>& artifacts)>;
   Result<PublishResult> Publish(const std::string& reason, const std::string& actor,
                                 const Change& change);
 

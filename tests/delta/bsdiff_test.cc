@@ -1,11 +1,11 @@
 // The approximate-match codec and its suffix array.
 #include "delta/bsdiff.h"
 
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <numeric>
 #include <random>
+
+#include <gtest/gtest.h>
 
 #include "delta/byte_io.h"
 #include "delta/suffix_array.h"
@@ -65,7 +65,8 @@ Result<Bytes> Decode(const Bytes& base, const Bytes& payload, std::uint64_t size
 
 // Scattered one-byte substitutions: what bsdiff's difference section is for.
 Bytes Substitute(Bytes b, std::size_t every, std::uint8_t delta) {
-  for (std::size_t i = every / 2; i < b.size(); i += every) b[i] = static_cast<std::uint8_t>(b[i] + delta);
+  for (std::size_t i = every / 2; i < b.size(); i += every)
+    b[i] = static_cast<std::uint8_t>(b[i] + delta);
   return b;
 }
 
@@ -120,7 +121,9 @@ TEST(Bsdiff, DecoderRejectsInconsistentPayloads) {
   EXPECT_ERRC(Decode(base, trailing, target.size()), Errc::kParseError);
 
   // Hand-made sections: control entries, diff runs, extra bytes.
-  auto frame = [](const Bytes& content) { return *ZstdCompress({}, content, ZstdEncodeParams{3, 20, false}); };
+  auto frame = [](const Bytes& content) {
+    return *ZstdCompress({}, content, ZstdEncodeParams{3, 20, false});
+  };
   auto payload = [&](const Bytes& c, const Bytes& d, const Bytes& e) {
     const Bytes cf = frame(c);
     const Bytes df = frame(d);
@@ -139,8 +142,7 @@ TEST(Bsdiff, DecoderRejectsInconsistentPayloads) {
   ASSERT_EQ(*Decode(small_base, payload({4, 2, 0}, {0, 4, 1, 1, 1, 1}, {7, 8}), 6),
             (Bytes{11, 21, 31, 41, 7, 8}));
   // A leading pure seek is allowed; a later empty entry is not.
-  ASSERT_EQ(*Decode(small_base, payload({0, 0, 4, 2, 0, 0}, {0, 2, 1, 1}, {}), 2),
-            (Bytes{31, 41}));
+  ASSERT_EQ(*Decode(small_base, payload({0, 0, 4, 2, 0, 0}, {0, 2, 1, 1}, {}), 2), (Bytes{31, 41}));
   EXPECT_ERRC(Decode(small_base, payload({2, 0, 0, 0, 0, 0, 2, 0, 0}, {0, 4, 1, 1, 1, 1}, {}), 4),
               Errc::kParseError);
   // Lengths past the target.
@@ -157,8 +159,7 @@ TEST(Bsdiff, DecoderRejectsInconsistentPayloads) {
   EXPECT_ERRC(Decode(small_base, payload({4, 0, 0, 1, 0, 0}, {0, 4, 1, 1, 1, 1}, {}), 4),
               Errc::kParseError);
   // A seek far outside the base reads zeros there (bspatch semantics), within bounds.
-  ASSERT_EQ(*Decode(small_base, payload({0, 0, 100, 2, 0, 0}, {0, 2, 5, 6}, {}), 2),
-            (Bytes{5, 6}));
+  ASSERT_EQ(*Decode(small_base, payload({0, 0, 100, 2, 0, 0}, {0, 2, 5, 6}, {}), 2), (Bytes{5, 6}));
 }
 
 TEST(Bsdiff, WindowCapIsEnforced) {

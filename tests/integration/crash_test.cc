@@ -2,14 +2,14 @@
 // at a random moment (20 runs). After each restart the catalog passes fsck and a client with
 // only 1.root.json verifies and downloads every file the repository lists: the repository is
 // the old one or the new one, never a mix, and nothing acknowledged is lost.
-#include <signal.h>
-
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <random>
 #include <sstream>
 #include <thread>
+
+#include <signal.h>
 
 #include "base/fs.h"
 #include "tests/integration/process.h"
@@ -33,7 +33,8 @@ TEST(OriginCrash, KillDuringPublishingTwentyTimes) {
   r = RunProcess({BinPath("ferry-origin"), "plugin", "add", "git", "--data", data, "--author-key",
                   dir.Join("author.key.pub"), "--targets-key", data + "/offline-keys/targets.key"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  r = RunProcess({BinPath("ferry-origin"), "token", "issue", "--data", data, "--scope", "plugin:git"});
+  r = RunProcess(
+      {BinPath("ferry-origin"), "token", "issue", "--data", data, "--scope", "plugin:git"});
   const std::string token = r.out.substr(0, r.out.find('\n'));
   // One publish undisturbed: it also says how long a publish takes on this build (several times
   // longer under ASan), so that the kills below land before, during and after publishes.
@@ -42,9 +43,9 @@ TEST(OriginCrash, KillDuringPublishingTwentyTimes) {
   {
     auto origin = StartOrigin(conf, dir.Join("origin.log"));
     ASSERT_TRUE(origin.has_value());
-    r = RunProcess({BinPath("ferry"), "init", origin->url(), "--root",
-                    data + "/repo/metadata/1.root.json"},
-                   env);
+    r = RunProcess(
+        {BinPath("ferry"), "init", origin->url(), "--root", data + "/repo/metadata/1.root.json"},
+        env);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const std::string file = dir.Join("git-0.hpi");
     ASSERT_OK(WriteFileAtomic(file, "build 0" + std::string(20000, 'x')));
@@ -67,7 +68,8 @@ TEST(OriginCrash, KillDuringPublishingTwentyTimes) {
     ASSERT_TRUE(origin.has_value());
     const std::string url = origin->url();
     std::filesystem::remove_all(dir.Join("home"));
-    r = RunProcess({BinPath("ferry"), "init", url, "--root", data + "/repo/metadata/1.root.json"}, env);
+    r = RunProcess({BinPath("ferry"), "init", url, "--root", data + "/repo/metadata/1.root.json"},
+                   env);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     // Publish in the background, kill the server at a random moment.
     std::atomic<int> acknowledged{0};
@@ -76,8 +78,8 @@ TEST(OriginCrash, KillDuringPublishingTwentyTimes) {
         const std::string v = std::to_string(run) + "." + std::to_string(i);
         const std::string file = dir.Join("git-" + v + ".hpi");
         (void)WriteFileAtomic(file, "build " + v + std::string(20000, 'x'));
-        RunResult p = RunProcess({BinPath("ferry"), "publish", file, "--plugin", "git", "--version", v,
-                                  "--key", dir.Join("author.key"), "--token", token},
+        RunResult p = RunProcess({BinPath("ferry"), "publish", file, "--plugin", "git", "--version",
+                                  v, "--key", dir.Join("author.key"), "--token", token},
                                  env, std::chrono::seconds(20));
         if (p.exit_code == 0) ++acknowledged;
       }
@@ -95,8 +97,9 @@ TEST(OriginCrash, KillDuringPublishingTwentyTimes) {
     ASSERT_TRUE(restarted.has_value());
     std::filesystem::remove_all(dir.Join("reader"));
     const std::map<std::string, std::string> reader = {{"FERRY_HOME", dir.Join("reader")}};
-    r = RunProcess({BinPath("ferry"), "init", restarted->url(), "--root", data + "/repo/metadata/1.root.json"},
-                   reader);
+    r = RunProcess(
+        {BinPath("ferry"), "init", restarted->url(), "--root", data + "/repo/metadata/1.root.json"},
+        reader);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     r = RunProcess({BinPath("ferry"), "list", "git"}, reader);
     const int listed = static_cast<int>(std::count(r.out.begin(), r.out.end(), '\n'));

@@ -381,8 +381,8 @@ TEST(OriginConfig, MalformedValuesAreClearErrorsNotCrashes) {
   };
   for (const auto& [section, key] : cases) {
     const std::string conf = dir.Join("origin.conf");
-    ASSERT_OK(WriteFileAtomic(conf, "data_dir = " + data + "\n[http]\nlisten = 127.0.0.1:0\n" +
-                                        section));
+    ASSERT_OK(
+        WriteFileAtomic(conf, "data_dir = " + data + "\n[http]\nlisten = 127.0.0.1:0\n" + section));
     r = RunProcess({BinPath("ferry-origin"), "serve", "--config", conf}, {},
                    std::chrono::seconds(20));
     EXPECT_EQ(r.exit_code, 1) << section << r.out << r.err;

@@ -31,7 +31,8 @@ std::string EnsureTufJs() {
     RunResult r = RunProcess({"npm", "install", "--prefix", kInteropDir, "--no-audit", "--no-fund",
                               "--silent", "tuf-js@5.0.1"},
                              {}, std::chrono::seconds(180));
-    if (r.exit_code != 0) return "npm install tuf-js@5.0.1 failed (registry unreachable?): " + r.err;
+    if (r.exit_code != 0)
+      return "npm install tuf-js@5.0.1 failed (registry unreachable?): " + r.err;
     return std::string();
   }();
   return status;
@@ -39,8 +40,8 @@ std::string EnsureTufJs() {
 
 RunResult TufJs(const std::string& metadata_url, const std::string& targets_url,
                 const std::string& root, const std::string& work, const std::string& target) {
-  return RunProcess({"node", SourcePath("tests/interop/tufjs_download.js"), metadata_url, targets_url,
-                     root, work, target},
+  return RunProcess({"node", SourcePath("tests/interop/tufjs_download.js"), metadata_url,
+                     targets_url, root, work, target},
                     {{"NODE_PATH", kInteropDir + "/node_modules"}}, std::chrono::seconds(60));
 }
 
@@ -58,24 +59,26 @@ class InteropTest : public ::testing::Test {
     ASSERT_TRUE(origin.has_value()) << ReadFileOrDie(dir_.Join("origin.log"));
     origin_ = std::move(*origin);
     ASSERT_OK(WriteFileAtomic(dir_.Join("release.tar"), std::string(300000, 'r')));
-    r = RunProcess({BinPath("ferry-origin"), "release", "add", dir_.Join("release.tar"), "--data", data_,
-                    "--path", "release/app-1.0.tar", "--package", "app", "--version", "1.0",
+    r = RunProcess({BinPath("ferry-origin"), "release", "add", dir_.Join("release.tar"), "--data",
+                    data_, "--path", "release/app-1.0.tar", "--package", "app", "--version", "1.0",
                     "--targets-key", data_ + "/offline-keys/targets.key"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const std::map<std::string, std::string> env = {{"FERRY_HOME", dir_.Join("home")}};
     r = RunProcess({BinPath("ferry"), "keygen", "-o", dir_.Join("author.key")}, env);
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    r = RunProcess({BinPath("ferry-origin"), "plugin", "add", "git", "--data", data_, "--author-key",
-                    dir_.Join("author.key.pub"), "--targets-key", data_ + "/offline-keys/targets.key"});
+    r = RunProcess({BinPath("ferry-origin"), "plugin", "add", "git", "--data", data_,
+                    "--author-key", dir_.Join("author.key.pub"), "--targets-key",
+                    data_ + "/offline-keys/targets.key"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    r = RunProcess({BinPath("ferry-origin"), "token", "issue", "--data", data_, "--scope", "plugin:git"});
+    r = RunProcess(
+        {BinPath("ferry-origin"), "token", "issue", "--data", data_, "--scope", "plugin:git"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const std::string token = r.out.substr(0, r.out.find('\n'));
     r = RunProcess({BinPath("ferry"), "init", origin_.url(), "--root", RootPath()}, env);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     ASSERT_OK(WriteFileAtomic(dir_.Join("git-1.0.hpi"), std::string(100000, 'g')));
-    r = RunProcess({BinPath("ferry"), "publish", dir_.Join("git-1.0.hpi"), "--plugin", "git", "--version",
-                    "1.0", "--key", dir_.Join("author.key"), "--token", token},
+    r = RunProcess({BinPath("ferry"), "publish", dir_.Join("git-1.0.hpi"), "--plugin", "git",
+                    "--version", "1.0", "--key", dir_.Join("author.key"), "--token", token},
                    env);
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
@@ -89,9 +92,9 @@ class InteropTest : public ::testing::Test {
 TEST_F(InteropTest, TufJsDownloadsFromFerryOrigin) {
   if (std::string why = EnsureTufJs(); !why.empty()) GTEST_SKIP() << why;
   StartFerryOrigin();
-  for (const auto& [target, content] :
-       std::vector<std::pair<std::string, std::string>>{{"release/app-1.0.tar", std::string(300000, 'r')},
-                                                        {"plugins/git/git-1.0.hpi", std::string(100000, 'g')}}) {
+  for (const auto& [target, content] : std::vector<std::pair<std::string, std::string>>{
+           {"release/app-1.0.tar", std::string(300000, 'r')},
+           {"plugins/git/git-1.0.hpi", std::string(100000, 'g')}}) {
     SCOPED_TRACE(target);
     RunResult r = TufJs(origin_.url() + "/metadata/", origin_.url() + "/targets/", RootPath(),
                         dir_.Join("tufjs-" + std::to_string(content.size())), target);
@@ -145,12 +148,13 @@ TEST_F(InteropTest, TufJsRejectsTamperedCopy) {
       files[e.path().lexically_relative(repo).string()] = ReadFileOrDie(e.path().string());
     }
   }
-  const std::string hashed = "targets/release/" + crypto::Sha256Hex(std::string(300000, 'r')) + ".app-1.0.tar";
+  const std::string hashed =
+      "targets/release/" + crypto::Sha256Hex(std::string(300000, 'r')) + ".app-1.0.tar";
   ASSERT_TRUE(files.count(hashed));
   files[hashed][1000] = 'X';
   mirror.SetFiles(files);
-  RunResult r = TufJs(mirror.url("metadata/"), mirror.url("targets/"), RootPath(), dir_.Join("tampered"),
-                      "release/app-1.0.tar");
+  RunResult r = TufJs(mirror.url("metadata/"), mirror.url("targets/"), RootPath(),
+                      dir_.Join("tampered"), "release/app-1.0.tar");
   EXPECT_EQ(r.exit_code, 1) << r.out;
   EXPECT_FALSE(PathExists(dir_.Join("tampered/targets/download")));
 }
@@ -166,19 +170,21 @@ TEST_F(InteropTest, FerryReadsPythonTufRepository) {
   }
   server.SetFiles(files);
   const std::string meta = dir_.Join("meta"), targets = dir_.Join("targets");
-  RunResult r = RunProcess({BinPath("ferry-tuf"), "--metadata-dir", meta, "init", repo + "/metadata/1.root.json"});
+  RunResult r = RunProcess(
+      {BinPath("ferry-tuf"), "--metadata-dir", meta, "init", repo + "/metadata/1.root.json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   // At a fixed reference time (before the vectors' 2030 expiry) when faketime is available.
   std::vector<std::string> prefix;
-  if (std::system("command -v faketime >/dev/null 2>&1") == 0) prefix = {"faketime", "2025-01-01 00:00:00"};
+  if (std::system("command -v faketime >/dev/null 2>&1") == 0)
+    prefix = {"faketime", "2025-01-01 00:00:00"};
   for (const char* target : {"file1.txt", "file3.txt"}) {
     SCOPED_TRACE(target);
     std::vector<std::string> argv = prefix;
-    for (const auto& a : {BinPath("ferry-tuf"), std::string("--metadata-url"), server.url("metadata/"),
-                          std::string("--metadata-dir"), meta, std::string("--target-name"),
-                          std::string(target), std::string("--target-dir"), targets,
-                          std::string("--target-base-url"), server.url("targets/"),
-                          std::string("download")}) {
+    for (const auto& a :
+         {BinPath("ferry-tuf"), std::string("--metadata-url"), server.url("metadata/"),
+          std::string("--metadata-dir"), meta, std::string("--target-name"), std::string(target),
+          std::string("--target-dir"), targets, std::string("--target-base-url"),
+          server.url("targets/"), std::string("download")}) {
       argv.push_back(a);
     }
     r = RunProcess(argv);
