@@ -6,8 +6,10 @@
 
 #include <atomic>
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <random>
 
 namespace ferry {
@@ -51,6 +53,27 @@ std::string TempSuffix() {
 }
 
 }  // namespace
+
+int RemoveOrphanedTempFiles(const std::string& dir) {
+  std::error_code ec;
+  int removed = 0;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    // NAME.tmp.PID.N.R
+    const std::size_t at = name.rfind(".tmp.");
+    if (at == std::string::npos || !it->is_regular_file(ec)) continue;
+    const std::string rest = name.substr(at + 5);
+    unsigned long long pid = 0, n = 0, r = 0;
+    char tail = 0;
+    if (std::sscanf(rest.c_str(), "%llu.%llu.%llu%c", &pid, &n, &r, &tail) != 3 || pid == 0 ||
+        pid > 0x7fffffffULL) {
+      continue;
+    }
+    if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;  // still running
+    if (::unlink(it->path().c_str()) == 0) ++removed;
+  }
+  return removed;
+}
 
 Result<std::string> ReadFile(const std::string& path, const ReadFileOptions& options) {
   // O_NONBLOCK: a FIFO planted where a secret is expected must not hang the open.

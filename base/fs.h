@@ -45,6 +45,11 @@ struct WriteFileOptions {
 Status WriteFileAtomic(const std::string& path, std::string_view data,
                        const WriteFileOptions& options = {});
 
+// Deletes the temp files WriteFileAtomic left in `dir` (not recursive) when a process was killed
+// between creating and renaming them: "NAME.tmp.PID.N.R" whose PID no longer runs. Files of a
+// running writer are kept. Returns how many were removed; errors are ignored (best effort).
+int RemoveOrphanedTempFiles(const std::string& dir);
+
 // fsync a directory so that renames and creations inside it survive a crash.
 Status SyncDir(const std::string& dir);
 

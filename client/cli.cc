@@ -241,6 +241,12 @@ int CmdGet(const std::vector<std::string>& args) {
   std::printf("%s: verified %s (%s, sha256 %s)\n", dest.c_str(), t->path.c_str(),
               HumanBytes(static_cast<double>(t->file.length)).c_str(),
               t->file.hashes.front().second.substr(0, 16).c_str());
+  const Source& from = (*s)->updater().last_target_source();
+  if (!from.name.empty()) {
+    std::string base = from.targets_base_url;
+    if (base.ends_with("/targets/")) base.resize(base.size() - 9);
+    std::printf("  served by %s (%s)\n", from.name.c_str(), base.c_str());
+  }
   return kExitOk;
 }
 

@@ -92,6 +92,9 @@ Result<std::string> Updater::FetchMetadata(
 }
 
 Status Updater::Refresh() {
+  // A run killed mid-write leaves a temp file beside the metadata (never a torn file: every
+  // write is temp -> rename); the directory must hold nothing but metadata.
+  (void)RemoveOrphanedTempFiles(options_.metadata_dir);
   // 5.2: the trusted root.
   auto root = ReadLocal(tuf::kRoot, options_.limits.root_max_bytes);
   if (!root) {
@@ -259,10 +262,13 @@ Status Updater::DownloadTarget(const tuf::TargetInfo& info, const std::string& d
                  : info.path);
   const std::string partial = PartialPath(info);
   FERRY_TRY(MakeDirs(options_.partial_dir));
-  Failures failures;
-  for (const Source& source : options_.sources) {
+  last_target_source_ = {};
+  // One attempt at `source`, resuming the partial file. `discard`: the partial data is known bad.
+  auto attempt = [&](const Source& source, bool* resumed, bool* discard) -> Status {
     FERRY_ASSIGN_OR_RETURN(tuf::HashVerifier verifier, tuf::HashVerifier::Create(info.file.hashes, info.path));
-    std::uint64_t offset = HashExisting(partial, length, &verifier);
+    const std::uint64_t offset = HashExisting(partial, length, &verifier);
+    *resumed = offset > 0;
+    *discard = false;
     int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (fd < 0) {
       return Error(Errc::kIoError, "cannot open partial download " + partial + ": " + ErrnoText(errno));
@@ -276,10 +282,9 @@ Status Updater::DownloadTarget(const tuf::TargetInfo& info, const std::string& d
       return OkStatus();
     });
     Status result = OkStatus();
-    bool discard = false;  // the partial data is known bad
     if (!resp) {
       result = resp.error();
-      discard = resp.error().code() == Errc::kTooLarge;
+      *discard = resp.error().code() == Errc::kTooLarge;
     } else if (resp->status != 200 && resp->status != 206) {
       result = Error(Errc::kIoError, "HTTP " + std::to_string(resp->status));
     } else if (done != length) {
@@ -287,14 +292,27 @@ Status Updater::DownloadTarget(const tuf::TargetInfo& info, const std::string& d
                                                 " of " + std::to_string(length) + " bytes");
     } else {
       result = verifier.Finish();
-      discard = !result.ok();
+      *discard = !result.ok();
       if (result.ok() && ::fsync(fd) != 0) {
         result = Error(Errc::kIoError, "cannot fsync " + partial + ": " + ErrnoText(errno));
       }
     }
     ::close(fd);
-    if (result.ok()) return Install(partial, dest_path);
-    if (discard) ::unlink(partial.c_str());
+    if (*discard) ::unlink(partial.c_str());
+    return result;
+  };
+  Failures failures;
+  for (const Source& source : options_.sources) {
+    bool resumed = false, discard = false;
+    Status result = attempt(source, &resumed, &discard);
+    // A resumed download that does not verify may owe its bad bytes to an earlier source's
+    // partial data: this source gets one fresh attempt from byte 0 before it is blamed.
+    if (!result.ok() && discard && resumed) result = attempt(source, &resumed, &discard);
+    if (result.ok()) {
+      FERRY_TRY(Install(partial, dest_path));
+      last_target_source_ = source;
+      return OkStatus();
+    }
     failures.Add(source, std::move(result).error(), options_);
   }
   if (!options_.keep_partial) ::unlink(partial.c_str());

@@ -103,6 +103,9 @@ class Updater {
   // request.
   void SetSources(std::vector<Source> sources) { options_.sources = std::move(sources); }
   const std::vector<Source>& sources() const { return options_.sources; }
+  // The source that delivered the last target DownloadTarget wrote (empty name before any, or
+  // when the last call failed).
+  const Source& last_target_source() const { return last_target_source_; }
 
   // The trusted set after Refresh (nullptr before).
   const tuf::TrustedSet* trusted() const { return trusted_ ? &*trusted_ : nullptr; }
@@ -121,6 +124,7 @@ class Updater {
   std::string PartialPath(const tuf::TargetInfo& info) const;
 
   UpdaterOptions options_;
+  Source last_target_source_;
   Fetcher* fetcher_;
   UnixTime reference_time_;
   std::optional<tuf::TrustedSet> trusted_;

@@ -73,6 +73,7 @@ struct Request {
   int version_minor = 1;  // HTTP/1.<version_minor>: 0 or 1
   Headers headers;
   std::string remote_address;  // "127.0.0.1:54321" ("[::1]:54321" for IPv6)
+  bool tls = false;            // arrived on a TLS listener
   // Body framing: Content-Length if announced; `chunked` for Transfer-Encoding: chunked; neither
   // means no body.
   std::optional<std::uint64_t> content_length;

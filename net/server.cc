@@ -844,6 +844,7 @@ asio::awaitable<bool> Session<Stream>::ServeOne(HeadSpan span, bool last_allowed
   req.version_minor = h.version_minor;
   for (Header& f : h.fields) req.headers.Add(std::move(f.name), std::move(f.value));
   req.remote_address = remote_;
+  req.tls = kTls;
   req.content_length = h.content_length;
   req.chunked = h.chunked;
   log.method = req.method;

@@ -206,7 +206,7 @@ Status RegisterMirrorRoutes(net::Server& server, OriginService& svc, MirrorDirec
             if (k == "region") region = v;
           }
         }
-        auto choice = director.Choose(path, region, req.remote_address);
+        auto choice = director.Choose(path, region, req.remote_address, req.tls);
         if (!choice) return ErrorResponse(choice.error());
         auto raw = HexDecode(choice->sha256);
         const std::string digest = "sha-256=:" + (raw ? Base64Encode(*raw) : "") + ":";

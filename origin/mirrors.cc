@@ -104,6 +104,7 @@ Result<MirrorRecord> MirrorDirector::Register(const TokenRecord& token, const st
     std::lock_guard lock(mu_);
     reported_.insert(m.name);  // probe it soon
   }
+  ForgetHealthyMirrors();  // its URL or region may have changed
   return m;
 }
 
@@ -147,6 +148,17 @@ Status MirrorDirector::Report(const std::string& client, const std::string& body
   FERRY_ASSIGN_OR_RETURN(std::string mirror_url, StringField(v, "mirror", true));
   std::string host = client.substr(0, client.rfind(':'));
   std::lock_guard lock(mu_);
+  // Bounded memory: clients with no report in the last minute are forgotten once the table is
+  // large, and a table full of active clients refuses new ones.
+  constexpr std::size_t kMaxClients = 10000;
+  if (report_times_.size() >= kMaxClients && !report_times_.count(host)) {
+    std::erase_if(report_times_, [&](const auto& kv) {
+      return kv.second.empty() || kv.second.back() < now - 60;
+    });
+    if (report_times_.size() >= kMaxClients) {
+      return Error(Errc::kTooLarge, "too many clients reporting; try again in a minute");
+    }
+  }
   auto& times = report_times_[host];
   times.erase(std::remove_if(times.begin(), times.end(), [&](UnixTime t) { return t < now - 60; }),
               times.end());
@@ -239,12 +251,19 @@ Status MirrorDirector::Probe(net::HttpClient& http, bool all) {
   for (const auto& m : mirrors) {
     if (!all && targets.count(m.name) == 0) continue;
     ProbeOutcome o = ProbeMirror(http, m, *origin_ts, root, artifacts);
+    if (m.state == "quarantined" && o.state != "healthy" && o.state != "quarantined") {
+      // Out of quarantine only through a full re-check that passes (ProbeMirror checks every
+      // file of a quarantined mirror), not by being unreachable or stale for a while.
+      o.reason = "still quarantined (no full re-check yet): " + o.state + ": " + o.reason;
+      o.state = "quarantined";
+    }
     FERRY_TRY(svc_.catalog().UpdateMirrorHealth(m.name, o.state, o.reason, o.timestamp_version,
                                                 o.snapshot_version, now));
     if (o.state != m.state) {
       (void)svc_.catalog().Audit("prober", "mirror " + o.state, m.name + ": " + o.reason, now);
     }
   }
+  ForgetHealthyMirrors();
   return PublishMirrorList();
 }
 
@@ -288,18 +307,39 @@ std::string MirrorDirector::RegionFor(const std::string& hint, const std::string
   return "";
 }
 
+Result<std::shared_ptr<const std::vector<MirrorRecord>>> MirrorDirector::HealthyMirrors() {
+  const auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(healthy_mu_);
+    if (healthy_ && now - healthy_read_at_ < std::chrono::seconds(1)) return healthy_;
+  }
+  FERRY_ASSIGN_OR_RETURN(auto mirrors, svc_.catalog().ListMirrors());
+  std::erase_if(mirrors, [](const MirrorRecord& m) { return m.state != "healthy"; });
+  auto fresh = std::make_shared<const std::vector<MirrorRecord>>(std::move(mirrors));
+  std::lock_guard lock(healthy_mu_);
+  healthy_ = fresh;
+  healthy_read_at_ = now;
+  return fresh;
+}
+
+void MirrorDirector::ForgetHealthyMirrors() {
+  std::lock_guard lock(healthy_mu_);
+  healthy_.reset();
+}
+
 Result<Redirect> MirrorDirector::Choose(const std::string& path, const std::string& region_hint,
-                                        const std::string& client_address) {
+                                        const std::string& client_address, bool https_only) {
   FERRY_ASSIGN_OR_RETURN(auto artifact, svc_.catalog().FindArtifact(path));
   if (!artifact) return Error(Errc::kNotFound, "no published file " + path);
   Redirect r;
   r.sha256 = artifact->sha256;
   r.hashed_path = "targets/" + tuf::HashPrefixedTargetPath(path, artifact->sha256);
-  FERRY_ASSIGN_OR_RETURN(auto mirrors, svc_.catalog().ListMirrors());
+  FERRY_ASSIGN_OR_RETURN(auto mirrors, HealthyMirrors());
   const std::string region = RegionFor(region_hint, client_address);
   std::vector<const MirrorRecord*> same, other;
-  for (const auto& m : mirrors) {
-    if (m.state != "healthy" || m.snapshot_version < artifact->snapshot_version) continue;
+  for (const auto& m : *mirrors) {
+    if (m.snapshot_version < artifact->snapshot_version) continue;  // not synced that far yet
+    if (https_only && m.url.rfind("https://", 0) != 0) continue;
     (!region.empty() && m.region == region ? same : other).push_back(&m);
   }
   // Weighted random order within each group (weight: capacity).

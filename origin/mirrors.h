@@ -17,6 +17,7 @@
 
 #include <chrono>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -65,9 +66,12 @@ class MirrorDirector {
   // and re-publishes mirrors.json when the healthy set changed.
   Status Probe(net::HttpClient& http, bool all = true);
 
-  // The redirect for target `path`, or kNotFound for unknown paths.
+  // The redirect for target `path`, or kNotFound for unknown paths. `https_only` (the request
+  // came over TLS) leaves out http:// mirrors, so a redirect never downgrades the connection.
+  // The registry is read from the catalog at most once a second (and at once after this
+  // director registered or probed a mirror): a redirect costs one catalog lookup, the file's.
   Result<Redirect> Choose(const std::string& path, const std::string& region_hint,
-                          const std::string& client_address);
+                          const std::string& client_address, bool https_only = false);
 
   // POSTs the current timestamp to every mirror with a push URL (bounded, with retries).
   void PushNotices(net::HttpClient& http);
@@ -88,12 +92,18 @@ class MirrorDirector {
                            const std::vector<ArtifactRecord>& artifacts);
   Status PublishMirrorList();
   std::string RegionFor(const std::string& hint, const std::string& client) const;
+  // The healthy mirrors, cached for Choose (see there).
+  Result<std::shared_ptr<const std::vector<MirrorRecord>>> HealthyMirrors();
+  void ForgetHealthyMirrors();
 
   OriginService& svc_;
   DirectorOptions options_;
   std::mutex mu_;
   std::set<std::string> reported_;                       // guarded by mu_
   std::map<std::string, std::vector<UnixTime>> report_times_;  // per client, guarded by mu_
+  std::mutex healthy_mu_;
+  std::shared_ptr<const std::vector<MirrorRecord>> healthy_;  // guarded by healthy_mu_
+  std::chrono::steady_clock::time_point healthy_read_at_;     // guarded by healthy_mu_
 };
 
 }  // namespace ferry::origin

@@ -15,9 +15,16 @@ WORK=$(cd "$WORK" && pwd)
 rm -rf "${WORK:?}/"{origin,mirror-*,author,user,artifacts,logs}
 mkdir -p "$WORK"/{logs,artifacts,author}
 PIDS=()
+# Stops every server with SIGTERM (a graceful shutdown) and returns 1 if any exited otherwise
+# than cleanly.
 cleanup() {
+  local pid rc=0
   for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do
+    wait "$pid" 2>/dev/null || { echo "process $pid exited with status $? on SIGTERM" >&2; rc=1; }
+  done
+  PIDS=()
+  return $rc
 }
 trap cleanup EXIT
 
@@ -152,8 +159,9 @@ say "6. A user: trust only root.json, download through the redirector and from a
 export FERRY_HOME=$WORK/user
 "$BIN/ferry" init "$ORIGIN" --root "$ROOT" | sed 's/^/   /'
 # Wait until the origin has probed the mirrors and signed them into mirrors.json.
-for _ in $(seq 1 150); do
+for i in $(seq 1 150); do
   [ "$(curl -fsS "$ORIGIN/api/v1/mirrors" | json 'sum(1 for m in d if m["state"]=="healthy")')" -ge 3 ] && break
+  [ "$i" -lt 150 ] || { echo "FAILURE: the origin did not find three healthy mirrors within 30 s" >&2; exit 1; }
   sleep 0.2
 done
 note "origin's view of the mirrors:"
@@ -164,11 +172,15 @@ for _ in $(seq 1 100); do  # until the prober has seen a mirror holding the new 
   [ -n "$LOC" ] && break
   sleep 0.2
 done
-note "GET $ORIGIN/download/plugins/$NAME/$NAME-$V1.$EXT?region=eu"
+[ -n "$LOC" ] || { echo "FAILURE: the redirector sent no download to a mirror within 20 s" >&2; exit 1; }
+note "a browser or curl: GET $ORIGIN/download/plugins/$NAME/$NAME-$V1.$EXT?region=eu"
 note "  -> 302 $LOC"
+curl -fsSL -o "$WORK/user/redirected.$EXT" "$ORIGIN/download/plugins/$NAME/$NAME-$V1.$EXT?region=eu"
+note "  downloaded $(stat -c %s "$WORK/user/redirected.$EXT") bytes from the mirror; checked against the signed metadata:"
+"$BIN/ferry" verify "$WORK/user/redirected.$EXT" "$NAME@$V1" | sed 's/^/   /'
+note "the ferry CLI: mirrors from the signed mirrors.json, every download verified:"
 cd "$WORK/user"
 "$BIN/ferry" get "$NAME@$V1" -o "$WORK/user/$NAME.$EXT" | sed 's/^/   /'
-"$BIN/ferry" verify "$WORK/user/$NAME.$EXT" "$NAME@$V1" | sed 's/^/   /'
 cd - > /dev/null
 note "a tampered copy is refused:"
 cp "$WORK/user/$NAME.$EXT" "$WORK/user/tampered.$EXT"
@@ -181,8 +193,9 @@ say "7. Publish $NAME $V2: patches from $V1 are built and signed, then the mirro
 BEFORE_A=$(curl -fsS "$MA/status?format=json" | json 'd["sync"]["sync_bytes_total"]')
 FERRY_HOME=$WORK/author "$BIN/ferry" publish "$F2" --plugin "$NAME" --version "$V2" \
   --key "$WORK/author/author.key" --token "$TOKEN" | sed 's/^/   /'
-for _ in $(seq 1 300); do
+for i in $(seq 1 300); do
   grep -q "published .* patches" "$WORK/logs/origin.log" && break
+  [ "$i" -lt 300 ] || { echo "FAILURE: the origin published no patches within 60 s (see $WORK/logs/origin.log)" >&2; exit 1; }
   sleep 0.2
 done
 for m in "$MA" "$MB" "$MC"; do wait_synced "$m"; done
@@ -201,7 +214,6 @@ say "8. The user updates: a signed patch from the installed version, verified be
 "$BIN/ferry" verify "$WORK/user/$NAME.$EXT" "$NAME@$V2" | sed 's/^/   /'
 
 say "9. Shutting everything down cleanly"
-cleanup
-PIDS=()
-note "origin and mirrors stopped (logs in $WORK/logs)"
+cleanup || { echo "FAILURE: a server did not shut down cleanly (logs in $WORK/logs)" >&2; exit 1; }
+note "origin and mirrors stopped on SIGTERM, each with exit status 0 (logs in $WORK/logs)"
 printf '\n\033[1mSUCCESS\033[0m: origin + 3 mirrors on 127.0.0.1; %s %s and %s published, synced, downloaded\nand verified; tampering refused. Everything is in %s\n' "$NAME" "$V1" "$V2" "$WORK"

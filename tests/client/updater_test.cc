@@ -358,10 +358,14 @@ TEST_F(UpdaterTest, CorruptPartialIsDiscardedAndRefetched) {
   ASSERT_OK(MakeDirs(dir_.Join("partial")));
   ASSERT_OK(WriteFileAtomic(dir_.Join("partial/" + crypto::Sha256Hex(content) + ".partial"),
                             std::string(1000, 'X')));
-  ASSERT_OK(u.DownloadTarget(*info, dir_.Join("c.bin")));  // a: resumed, bad hash; b: fresh
+  // a: resumed, bad hash (the partial's fault); a again from byte 0: good. Nobody is blamed.
+  ASSERT_OK(u.DownloadTarget(*info, dir_.Join("c.bin")));
   EXPECT_EQ(ferry::testing::ReadFileOrDie(dir_.Join("c.bin")), content);
+  ASSERT_GE(fetcher_->ranges.size(), 2u);
   EXPECT_EQ(fetcher_->ranges[fetcher_->ranges.size() - 2], 1000u);
   EXPECT_EQ(fetcher_->ranges.back(), 0u);
+  EXPECT_TRUE(reported_.empty()) << reported_.front();
+  EXPECT_EQ(u.last_target_source().name, "a");
 }
 
 TEST_F(UpdaterTest, FreezeIsReported) {

@@ -4,7 +4,10 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <csignal>
+#include <random>
 #include <set>
+#include <thread>
 
 #include "base/fs.h"
 #include "crypto/hash.h"
@@ -321,7 +324,80 @@ TEST_F(ClientAttackTest, MaliciousMirrorFailover) {
   r = RunProcess({BinPath("ferry"), "get", "release/app-1.0.tgz", "-o", dir_.Join("app.tgz")}, env);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("all_sources_failed"), std::string::npos) << r.err;
+  const std::string all = r.err.substr(r.err.find("all_sources_failed"));
+  for (const ScriptedServer* m : {&bad_mirror, &dead_mirror}) {
+    std::string url = m->url();
+    url.pop_back();
+    EXPECT_NE(all.find(url + ": "), std::string::npos) << url << " missing from: " << all;
+  }
+  EXPECT_NE(all.find("origin: io_error: HTTP 500"), std::string::npos) << all;
   EXPECT_FALSE(PathExists(dir_.Join("app.tgz")));
+}
+
+// reliability.md §1.13: `ferry-tuf` killed with SIGKILL at random moments of a refresh that walks
+// two root rotations and new timestamp, snapshot and targets. After every kill the metadata
+// directory holds only whole files, each one a document the repository published under that
+// role (verified before it was persisted), never a torn or unverified one; the next run removes
+// the dead run's temp file, completes the refresh and leaves nothing but the four roles.
+TEST_F(ClientAttackTest, KilledDuringRefreshKeepsOnlyVerifiedMetadata) {
+  std::map<std::string, std::set<std::string>> published;  // role -> every version's bytes
+  auto record = [&] {
+    for (const auto& [path, bytes] : repo_->files()) {
+      if (path.rfind("metadata/", 0) != 0) continue;
+      auto doc = json::Parse(bytes);
+      ASSERT_OK(doc);
+      published[doc->Find("signed")->Find("_type")->as_string()].insert(bytes);
+    }
+  };
+  record();
+  const std::string initial_root = ferry::testing::ReadFileOrDie(meta_ + "/root.json");
+  ASSERT_OK(repo_->SetRoleKeys(kRoot, {{NewKey()}, 1}));
+  Publish();
+  ASSERT_OK(repo_->SetRoleKeys(kRoot, {{NewKey()}, 1}));
+  ASSERT_OK(repo_->AddTarget(kTargets, "release/app-2.0.tgz", std::string(30000, 'c')));
+  Publish();
+  record();
+  // Each request the refresh makes waits 60 ms, so a kill lands at a random step.
+  for (const char* path : {"metadata/2.root.json", "metadata/3.root.json", "metadata/4.root.json",
+                           "metadata/timestamp.json"}) {
+    server_.SetScript(path, Script::Stall(std::chrono::milliseconds(60)));
+  }
+  const auto& snap = repo_->timestamp().snapshot_meta;
+  server_.SetScript("metadata/" + std::to_string(snap.version) + ".snapshot.json",
+                    Script::Stall(std::chrono::milliseconds(60)));
+  server_.SetScript("metadata/" + std::to_string(repo_->targets(kTargets)->version) + ".targets.json",
+                    Script::Stall(std::chrono::milliseconds(60)));
+  std::mt19937 rng(20261205);
+  int killed = 0;
+  for (int run = 0; run < 20; ++run) {
+    SCOPED_TRACE("run " + std::to_string(run));
+    std::filesystem::remove_all(meta_);
+    ASSERT_OK(MakeDirs(meta_));
+    ASSERT_OK(WriteFileAtomic(meta_ + "/root.json", initial_root));
+    auto p = ferry::testing::Process::Start({BinPath("ferry-tuf"), "--metadata-url",
+                                             server_.url("metadata/"), "--metadata-dir", meta_,
+                                             "refresh"});
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 400)(rng)));
+    p.Signal(SIGKILL);
+    killed += p.Wait() == -1 ? 1 : 0;
+    for (const std::string& name : Files(meta_)) {
+      if (name.find(".tmp.") != std::string::npos) continue;  // an unrenamed temp: never read
+      const std::string role = name.substr(0, name.size() - 5);
+      ASSERT_TRUE(published.count(role)) << name;
+      EXPECT_TRUE(published[role].count(ferry::testing::ReadFileOrDie(meta_ + "/" + name)))
+          << name << " is not a document the repository published as " << role;
+    }
+    // The next run completes from whatever the killed one left.
+    RunResult r = Refresh();
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(Files(meta_), (std::set<std::string>{"root.json", "timestamp.json", "snapshot.json",
+                                                   "targets.json"}));
+    EXPECT_EQ(LocalVersion("root"), 3);
+    EXPECT_EQ(ferry::testing::ReadFileOrDie(meta_ + "/timestamp.json"),
+              repo_->MetadataBytes(kTimestamp));
+  }
+  EXPECT_GE(killed, 15);  // most kills landed before the refresh finished
 }
 
 }  // namespace

@@ -5,6 +5,9 @@
 #include <filesystem>
 
 #include "crypto/hash.h"
+#include "net/repo_files.h"
+#include "net/server.h"
+#include "tests/net/net_test_util.h"
 #include "tests/integration/scripted_server.h"
 #include "tests/origin/origin_fixture.h"
 
@@ -106,6 +109,16 @@ TEST_F(DirectorTest, ProberStatesAndMirrorList) {
   ASSERT_OK(list);
   ASSERT_EQ(list->Find("mirrors")->as_array().size(), 1u);
   EXPECT_EQ(list->Find("mirrors")->as_array()[0].Find("name")->as_string(), "good");
+  // Unreachable for a while: still quarantined, not merely "unreachable" (which would let a
+  // later sampled probe take it back).
+  lying.SetScript("metadata/timestamp.json", Script::Status(503));
+  ASSERT_OK(director_->Probe(*http_));
+  EXPECT_EQ(State("lying").substr(0, 11), "quarantined") << State("lying");
+  // Back, still serving the wrong file: quarantined by the full re-check.
+  lying.ClearScripts();
+  lying.SetScript(hashed, Script::Body(std::string(5000, 'x')));
+  ASSERT_OK(director_->Probe(*http_));
+  EXPECT_EQ(State("lying").substr(0, 11), "quarantined") << State("lying");
   // The liar fixes its file: it stays out until a full re-check passes, which this probe does.
   lying.ClearScripts();
   ASSERT_OK(director_->Probe(*http_));
@@ -158,6 +171,65 @@ TEST_F(DirectorTest, RedirectorHonoursRegionAndSnapshotHeld) {
   EXPECT_EQ(r1->location.rfind(na.url(), 0), 0u);
   EXPECT_EQ(r1->alternates.size(), 2u);
   EXPECT_ERRC(director_->Choose("release/nope", "", ""), Errc::kNotFound);
+}
+
+// A request that arrived over TLS is never sent on to a plain-HTTP mirror: the redirect would
+// expose which file the user fetches (integrity would hold: clients verify every byte).
+TEST_F(DirectorTest, RedirectsFromHttpsGoOnlyToHttpsMirrors) {
+  const std::string cert = dir_.Join("cert.pem"), key_file = dir_.Join("key.pem");
+  ASSERT_TRUE(net::testing::MakeSelfSignedCert(cert, key_file, "secure mirror"));
+  net::ServerOptions so;
+  so.access_log = [](const net::AccessLogEntry&) {};
+  so.listen = {net::testing::TlsListen(cert, key_file)};
+  net::Server secure(so);
+  const std::string repo = RepoDir(options_.data_dir);  // holds what a synced mirror holds
+  auto files = [repo](net::Request& req, net::BodyReader&) -> net::Reply {
+    return net::ServeRepositoryFile(repo, req);
+  };
+  ASSERT_OK(secure.AddRoute("GET", "/metadata/*", files));
+  ASSERT_OK(secure.AddRoute("GET", "/targets/*", files));
+  ASSERT_OK(secure.Start());
+  net::HttpClientOptions co;
+  co.ca_file = cert;
+  co.use_system_ca = false;
+  auto trusting = net::HttpClient::Create(co);
+  ASSERT_OK(trusting);
+  ScriptedServer plain, plain2;
+  Sync(plain);
+  Sync(plain2);
+  auto k1 = tuf::Ed25519Signer::Generate(), k2 = tuf::Ed25519Signer::Generate(),
+       k3 = tuf::Ed25519Signer::Generate();
+  ASSERT_OK(director_->Register(mirror_token_, Registration("plain", plain, "eu", *k1)));
+  ASSERT_OK(director_->Register(mirror_token_, Registration("plain2", plain2, "eu", *k2)));
+  json::Object o;
+  o.Set("name", "secure");
+  o.Set("public_url", "https://127.0.0.1:" + std::to_string(secure.port(0)));
+  o.Set("region", "na");
+  o.Set("public_key", k3->secret().public_key().Hex());
+  ASSERT_OK(director_->Register(mirror_token_, json::Encode(o)));
+  ASSERT_OK(director_->Probe(*trusting));
+  ASSERT_EQ(State("secure").substr(0, 7), "healthy") << State("secure");
+  ASSERT_EQ(State("plain").substr(0, 7), "healthy") << State("plain");
+  // Plain HTTP: region eu first, all three on offer.
+  auto r = director_->Choose("release/r-1.tar", "eu", "127.0.0.1:1", /*https_only=*/false);
+  ASSERT_OK(r);
+  EXPECT_EQ(r->location.rfind("http://", 0), 0u) << r->location;
+  EXPECT_EQ(r->alternates.size(), 2u);
+  // Over TLS: only the https mirror, though it is in another region.
+  for (int i = 0; i < 10; ++i) {
+    r = director_->Choose("release/r-1.tar", "eu", "127.0.0.1:1", /*https_only=*/true);
+    ASSERT_OK(r);
+    EXPECT_EQ(r->location.rfind("https://127.0.0.1:" + std::to_string(secure.port(0)) + "/", 0), 0u)
+        << r->location;
+    EXPECT_TRUE(r->alternates.empty());
+  }
+  // No https mirror healthy: the origin serves the file itself rather than downgrade.
+  secure.Stop();
+  ASSERT_OK(director_->Probe(*trusting));
+  EXPECT_EQ(State("secure").substr(0, 11), "unreachable") << State("secure");
+  r = director_->Choose("release/r-1.tar", "eu", "127.0.0.1:1", /*https_only=*/true);
+  ASSERT_OK(r);
+  EXPECT_TRUE(r->location.empty()) << r->location;
 }
 
 TEST_F(DirectorTest, HeartbeatsMustBeSignedAndFresh) {
