@@ -1,5 +1,6 @@
 #include "client/cli.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -276,9 +277,53 @@ int CmdUpdate(const std::vector<std::string>& args) {
   return kExitOk;
 }
 
+// The path of a signed target (releases, then every plugin's role) with exactly the length and
+// sha256 of `file`; kNotFound if none.
+Result<std::string> FindTargetByContent(Client& client, const std::string& file) {
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Error(Errc::kIoError, "cannot open " + file + ": " + ErrnoText(errno));
+  std::unique_ptr<const int, void (*)(const int*)> closer(&fd, [](const int* p) { ::close(*p); });
+  crypto::Hasher hasher(crypto::HashAlgorithm::kSha256);
+  std::vector<char> buf(1 << 20);
+  std::int64_t length = 0;
+  for (;;) {
+    const ssize_t n = ::read(fd, buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Error(Errc::kIoError, "cannot read " + file + ": " + ErrnoText(errno));
+    if (n == 0) break;
+    hasher.Update(std::string_view(buf.data(), static_cast<std::size_t>(n)));
+    length += n;
+  }
+  const std::string sha256 = HexEncode(hasher.Finish());
+  auto matches = [&](const tuf::TargetFile& t) {
+    if (t.length != length) return false;
+    for (const auto& [alg, digest] : t.hashes) {
+      if (alg == "sha256" && digest == sha256) return true;
+    }
+    return false;
+  };
+  const auto& top = client.updater().trusted()->targets()->body;
+  for (const auto& [path, t] : top.targets) {
+    if (matches(t)) return path;
+  }
+  if (top.delegations) {
+    for (const auto& r : top.delegations->roles) {
+      if (r.name.rfind("plugins.", 0) != 0) continue;
+      auto role = client.updater().LoadRole(r.name, tuf::kTargets);
+      if (!role) continue;  // nothing published under it yet
+      for (const auto& [path, t] : (*role)->targets) {
+        if (matches(t)) return path;
+      }
+    }
+  }
+  return Error(Errc::kNotFound, file + " (" + std::to_string(length) + " bytes, sha256 " + sha256 +
+                                    ") is no file the repository signed");
+}
+
 int CmdVerify(const std::vector<std::string>& args) {
-  Flags f("ferry verify", "Check a file: against the signed metadata (give NAME[@VERSION] or "
-          "--target PATH), or offline with a minisign signature and the author's public key.");
+  Flags f("ferry verify", "Check a file: against the signed metadata (by its content, or give "
+          "NAME[@VERSION] or --target PATH to say what it should be), or offline with a minisign "
+          "signature and the author's public key.");
   f.Positional("FILE", "the file to check");
   f.Positional("NAME[@VERSION]", "what the file should be", /*optional=*/true);
   f.Option("target", "PATH", "the target path the file should be");
@@ -303,13 +348,16 @@ int CmdVerify(const std::vector<std::string>& args) {
     return kExitOk;
   }
   std::string spec = f.Get("target").value_or(f.positional().size() > 1 ? f.positional()[1] : "");
-  if (spec.empty()) {
-    return Report(Error(Errc::kInvalidArgument, "say what FILE should be: NAME[@VERSION], --target "
-                                                "PATH, or --minisig/--key"), kExitUsage);
-  }
   auto s = OpenClient();
   if (!s) return Report(s.error(), ExitFor(s.error()));
   if (Status st = (*s)->Refresh(); !st) return Report(st.error());
+  if (spec.empty()) {
+    // Which signed file is this? Its length and sha256 looked up among every target.
+    auto found = FindTargetByContent(**s, file);
+    if (!found) return Report(found.error(), ExitFor(found.error()));
+    std::printf("%s: OK, it is %s as signed by the repository\n", file.c_str(), found->c_str());
+    return kExitOk;
+  }
   auto t = (*s)->Find(spec);
   if (!t) return Report(t.error(), ExitFor(t.error()));
   auto bytes = ReadFile(file, {.max_size = static_cast<std::uint64_t>(t->file.length)});

@@ -373,12 +373,15 @@ Result<PublishResult> OriginService::SubmitPluginRole(const TokenRecord& token,
     }
     for (const auto& [path, file] : submitted.body.targets) {
       if (current->targets.count(path)) continue;
-      std::string sha256;
-      for (const auto& [alg, digest] : file.hashes) {
-        if (alg == "sha256") sha256 = digest;
+      // Exactly one hash, sha256: it is what the origin checks the stored bytes against and
+      // what names the published copy (targets/DIR/SHA256.NAME). Another listed hash would be
+      // published unchecked and, for clients that verify every hash, could make the file
+      // undownloadable.
+      if (file.hashes.size() != 1 || file.hashes.front().first != "sha256") {
+        return Error(Errc::kInvalidArgument,
+                     path + ": list exactly one hash, sha256 (Ferry checks and names files by it)");
       }
-      if (sha256.empty())
-        return Error(Errc::kInvalidArgument, path + ": a sha256 hash is required");
+      const std::string sha256 = file.hashes.front().second;
       FERRY_ASSIGN_OR_RETURN(auto published, catalog_->FindArtifact(path));
       if (published) {
         return Error(Errc::kConflict,

@@ -176,8 +176,8 @@ done
 note "a browser or curl: GET $ORIGIN/download/plugins/$NAME/$NAME-$V1.$EXT?region=eu"
 note "  -> 302 $LOC"
 curl -fsSL -o "$WORK/user/redirected.$EXT" "$ORIGIN/download/plugins/$NAME/$NAME-$V1.$EXT?region=eu"
-note "  downloaded $(stat -c %s "$WORK/user/redirected.$EXT") bytes from the mirror; checked against the signed metadata:"
-"$BIN/ferry" verify "$WORK/user/redirected.$EXT" "$NAME@$V1" | sed 's/^/   /'
+note "  downloaded $(stat -c %s "$WORK/user/redirected.$EXT") bytes from the mirror; ferry verify FILE alone finds which signed file it is:"
+"$BIN/ferry" verify "$WORK/user/redirected.$EXT" | sed 's/^/   /'
 note "the ferry CLI: mirrors from the signed mirrors.json, every download verified:"
 cd "$WORK/user"
 "$BIN/ferry" get "$NAME@$V1" -o "$WORK/user/$NAME.$EXT" | sed 's/^/   /'

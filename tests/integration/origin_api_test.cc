@@ -199,6 +199,15 @@ TEST_F(OriginApiTest, ConcurrentAuthorsPublish) {
   RunResult svn = RunProcess({BinPath("ferry"), "list", "svn"}, env);
   EXPECT_EQ(std::count(git.out.begin(), git.out.end(), '\n'), 3) << git.out << git.err;
   EXPECT_EQ(std::count(svn.out.begin(), svn.out.end(), '\n'), 3) << svn.out << svn.err;
+  // `ferry verify FILE` alone finds which signed file it is (here in a plugin's delegated role)...
+  RunResult v = RunProcess({BinPath("ferry"), "verify", dir_.Join("git-3.hpi")}, env);
+  EXPECT_EQ(v.exit_code, 0) << v.err;
+  EXPECT_NE(v.out.find("OK, it is plugins/git/git-3.hpi"), std::string::npos) << v.out;
+  // ...and refuses bytes the repository never signed.
+  ASSERT_OK(WriteFileAtomic(dir_.Join("forged.hpi"), std::string(1003, 'q')));
+  v = RunProcess({BinPath("ferry"), "verify", dir_.Join("forged.hpi")}, env);
+  EXPECT_NE(v.exit_code, 0);
+  EXPECT_NE(v.err.find("is no file the repository signed"), std::string::npos) << v.err;
 }
 
 }  // namespace

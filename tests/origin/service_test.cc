@@ -138,6 +138,21 @@ TEST_F(OriginTest, SubmissionsAreChecked) {
   EXPECT_ERRC(svc_->SubmitPluginRole(token, "git", *wrong_bytes), Errc::kInvalidArgument);
   // Garbage.
   EXPECT_ERRC(svc_->SubmitPluginRole(token, "git", "{}"), Errc::kBadMetadata);
+  // A second hash the origin cannot vouch for (here a wrong sha512): refused, not published
+  // unchecked.
+  {
+    auto good = AuthorRole("git", "g.hpi", hpi, "1.0");
+    ASSERT_OK(good);
+    auto md = tuf::ParseMetadata<tuf::Targets>(*good);
+    ASSERT_OK(md);
+    md->body.targets.at("plugins/git/g.hpi").hashes.emplace_back("sha512", std::string(128, '0'));
+    const std::string two_hashes = tuf::SignEnvelope(tuf::ToJson(md->body), {author_.get()});
+    auto st = svc_->SubmitPluginRole(token, "git", two_hashes);
+    EXPECT_ERRC(st, Errc::kInvalidArgument);
+    if (!st.ok()) {
+      EXPECT_NE(st.error().message().find("exactly one hash, sha256"), std::string::npos);
+    }
+  }
   // A good one, then the same version again under another file: 409.
   ASSERT_OK(svc_->SubmitPluginRole(token, "git", *AuthorRole("git", "g.hpi", hpi, "1.0")));
   ASSERT_OK(UploadBytes(token, "git", "g2.hpi", "again"));
