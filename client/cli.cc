@@ -115,7 +115,8 @@ int CmdInit(const std::vector<std::string>& args) {
           "state directory ($FERRY_HOME, default ~/.local/state/ferry).");
   f.Positional("ORIGIN_URL", "the origin, e.g. https://updates.example.org");
   f.Option("root", "ROOT.json", "the repository's root metadata, obtained out of band");
-  f.Repeated("mirror", "URL", "a mirror to prefer over the origin");
+  f.Repeated("mirror", "URL", "a mirror to prefer over the signed mirror list and the origin");
+  f.Option("region", "REGION", "prefer the signed list's mirrors of this region (e.g. eu)");
   f.Bool("force", "replace an existing configuration and trusted metadata");
   FERRY_CLI_PARSE(f, args);
   auto root_path = f.Require("root");
@@ -125,7 +126,11 @@ int CmdInit(const std::vector<std::string>& args) {
   auto md = tuf::ParseMetadata<tuf::Root>(*root);
   if (!md) return Report(md.error().WithContext(*root_path));
   const std::string state = StateDir();
-  if (Status st = Client::Init(state, f.positional()[0], *root, f.GetAll("mirror"), f.IsSet("force")); !st) {
+  Client::InitOptions init;
+  init.mirrors = f.GetAll("mirror");
+  init.region = f.Get("region").value_or("");
+  init.force = f.IsSet("force");
+  if (Status st = Client::Init(state, f.positional()[0], *root, init); !st) {
     return Report(st.error());
   }
   std::printf("trusting root v%lld of %s (state in %s)\n",

@@ -153,10 +153,17 @@ std::string Client::DefaultStateDir() {
 }
 
 Status Client::Init(const std::string& state, const std::string& origin_url,
-                    const std::string& root_json, const std::vector<std::string>& mirrors,
-                    bool force) {
+                    const std::string& root_json, const InitOptions& options) {
+  const auto& mirrors = options.mirrors;
+  const bool force = options.force;
   auto md = tuf::ParseMetadata<tuf::Root>(root_json);
   if (!md) return md.error();
+  const std::string& region = options.region;
+  if (region.size() > 32 || !std::all_of(region.begin(), region.end(), [](char ch) {
+        return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-';
+      })) {
+    return Error(Errc::kInvalidArgument, "region: 1-32 characters of a-z 0-9 - (e.g. eu)");
+  }
   if (PathExists(state + "/client.conf") && !force) {
     return Error(Errc::kAlreadyExists, state + " is already initialised (use --force to replace)");
   }
@@ -172,6 +179,7 @@ Status Client::Init(const std::string& state, const std::string& origin_url,
     for (std::size_t i = 0; i < mirrors.size(); ++i) conf += (i ? ", " : "") + Trim(mirrors[i]);
     conf += "\n";
   }
+  if (!region.empty()) conf += "region = " + region + "\n";
   return WriteFileAtomic(state + "/client.conf", conf);
 }
 
@@ -216,13 +224,30 @@ Client::~Client() {
 
 std::uint64_t Client::bytes_fetched() const { return impl_->fetcher->bytes(); }
 
+void Client::OrderSourcesBy(const std::string& mirror_list) {
+  auto listed = ParseMirrorList(mirror_list);
+  if (!listed) return;
+  SourcePreferences prefs;
+  prefs.configured = impl_->config.mirrors;
+  prefs.region = impl_->config.region;
+  prefs.latency_ms = LoadLatency(state_);
+  prefs.origin = origin_;
+  updater_->SetSources(OrderSources(*listed, prefs));
+}
+
 Status Client::Refresh() {
+  const std::string cached = state_ + "/mirrors.json";
+  // The metadata, too, comes from the mirrors: those of the list the last run verified (an
+  // untrusted source is fine: every document is verified, and a failing or lagging mirror only
+  // moves the request to the next source, the origin last).
+  if (impl_->config.use_mirror_list && !refreshed_) {
+    if (auto previous = ReadFile(cached, {.max_size = 1 << 20})) OrderSourcesBy(*previous);
+  }
   FERRY_TRY(updater_->Refresh());
   refreshed_ = true;
   if (!impl_->config.use_mirror_list) return OkStatus();
   auto info = updater_->GetTargetInfo("mirrors.json");
   if (!info) return OkStatus();  // this repository publishes no mirror list
-  const std::string cached = state_ + "/mirrors.json";
   if (!updater_->IsCached(*info, cached)) {
     if (Status st = updater_->DownloadTarget(*info, cached); !st) {
       std::fprintf(stderr, "ferry: cannot read the mirror list (%s); using the origin\n",
@@ -231,15 +256,7 @@ Status Client::Refresh() {
     }
   }
   auto text = ReadFile(cached, {.max_size = static_cast<std::uint64_t>(info->file.length)});
-  if (!text) return OkStatus();
-  auto listed = ParseMirrorList(*text);
-  if (!listed) return OkStatus();
-  SourcePreferences prefs;
-  prefs.configured = impl_->config.mirrors;
-  prefs.region = impl_->config.region;
-  prefs.latency_ms = LoadLatency(state_);
-  prefs.origin = origin_;
-  updater_->SetSources(OrderSources(*listed, prefs));
+  if (text) OrderSourcesBy(*text);
   return OkStatus();
 }
 

@@ -8,10 +8,11 @@
 //
 // Every byte handed to the caller was verified against the signed metadata: downloads go to a
 // partial file, hashed while streaming and bounded by the signed length, and are renamed into
-// place only when every listed hash matches. Requests go to the configured mirrors, then the
-// mirrors of the signed mirrors.json (same region first, then by measured latency), then the
-// origin; any failure moves the same request to the next source and the failing mirror is
-// reported to the origin.
+// place only when every listed hash matches. Requests (metadata and targets) go to the
+// configured mirrors, then the mirrors of the signed mirrors.json (same region first, then by
+// measured latency; the list a previous run verified orders the metadata requests of the next
+// refresh), then the origin; any failure moves the same request to the next source and the
+// failing mirror is reported to the origin.
 //
 // State directory: client.conf (origin, mirrors, region), metadata/ (trusted TUF metadata),
 // partial/ (resumable downloads), installed.json (what Download/Update installed, for updates),
@@ -62,11 +63,16 @@ class Client {
   // ~/.local/state/ferry.
   static std::string DefaultStateDir();
 
+  struct InitOptions {
+    std::vector<std::string> mirrors;  // preferred over the signed list, in this order
+    std::string region;                // the signed list's mirrors of this region come first
+    bool force = false;                // replace an existing configuration and metadata
+  };
   // Pins trust: writes client.conf and metadata/root.json. kAlreadyExists unless `force`.
-  // kBadMetadata if root_json is not root metadata.
+  // kBadMetadata if root_json is not root metadata; kInvalidArgument for a region that is not
+  // 1-32 characters of a-z 0-9 -.
   static Status Init(const std::string& state_dir, const std::string& origin_url,
-                     const std::string& root_json, const std::vector<std::string>& mirrors,
-                     bool force);
+                     const std::string& root_json, const InitOptions& options);
 
   // kNotFound (with the command to run) if the state directory is not initialised.
   static Result<std::unique_ptr<Client>> Open(const std::string& state_dir, ClientOptions options = {});
@@ -105,6 +111,9 @@ class Client {
  private:
   Client() = default;
   Status RecordInstalled(const tuf::TargetInfo& target, const std::string& dest);
+  // Orders the sources by a mirrors.json document (configured mirrors first, then the listed
+  // ones by region and measured latency, the origin last); ignored if it does not parse.
+  void OrderSourcesBy(const std::string& mirror_list);
 
   std::string state_, origin_;
   std::unique_ptr<Impl> impl_;

@@ -157,7 +157,7 @@ note "all three mirrors synced (the origin pushed a signed notice; eu-a forwarde
 
 say "6. A user: trust only root.json, download through the redirector and from a mirror"
 export FERRY_HOME=$WORK/user
-"$BIN/ferry" init "$ORIGIN" --root "$ROOT" | sed 's/^/   /'
+"$BIN/ferry" init "$ORIGIN" --root "$ROOT" --region eu | sed 's/^/   /'
 # Wait until the origin has probed the mirrors and signed them into mirrors.json.
 for i in $(seq 1 150); do
   [ "$(curl -fsS "$ORIGIN/api/v1/mirrors" | json 'sum(1 for m in d if m["state"]=="healthy")')" -ge 3 ] && break

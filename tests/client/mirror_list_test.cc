@@ -1,5 +1,7 @@
 #include "client/mirror_list.h"
 
+#include "client/client.h"
+
 #include <gtest/gtest.h>
 
 #include "tests/testutil/testutil.h"
@@ -39,6 +41,24 @@ TEST(MirrorList, OrderConfiguredRegionLatencyWeightOriginLast) {
                                              "http://na1/metadata/", "http://origin/metadata/"}));
   EXPECT_EQ(sources.back().name, "origin");
   EXPECT_EQ(sources.back().targets_base_url, "http://origin/targets/");
+}
+
+// `ferry init --region R` pins the preferred region in client.conf; a malformed one is refused.
+TEST(ClientInit, WritesRegionAndMirrors) {
+  ferry::testing::TempDir dir;
+  const std::string root = ferry::testing::ReadFileOrDie(
+      std::string(FERRY_SOURCE_DIR) + "/tests/testdata/python-tuf/repository/metadata/1.root.json");
+  Client::InitOptions o;
+  o.mirrors = {"http://m1.example/"};
+  o.region = "eu";
+  ASSERT_OK(Client::Init(dir.Join("s"), "https://origin.example", root, o));
+  const std::string conf = ferry::testing::ReadFileOrDie(dir.Join("s/client.conf"));
+  EXPECT_NE(conf.find("region = eu\n"), std::string::npos) << conf;
+  EXPECT_NE(conf.find("mirrors = http://m1.example\n"), std::string::npos) << conf;
+  ASSERT_OK(Client::Open(dir.Join("s")));
+  o.region = "EU west";
+  o.force = true;
+  EXPECT_ERRC(Client::Init(dir.Join("s2"), "https://origin.example", root, o), Errc::kInvalidArgument);
 }
 
 }  // namespace

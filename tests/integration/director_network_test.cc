@@ -129,6 +129,13 @@ TEST_F(MirrorNetworkTest, ClientUsesTheSignedMirrorListAndFailsOver) {
   auto requests = mirror_.Requests();
   EXPECT_NE(std::find(requests.begin(), requests.end(), hashed), requests.end())
       << "the download did not come from the listed mirror";
+  // The next run takes its metadata from the mirror too (the list the last run verified).
+  mirror_.ClearRequests();
+  r = RunProcess({BinPath("ferry"), "refresh"}, env);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  requests = mirror_.Requests();
+  EXPECT_NE(std::find(requests.begin(), requests.end(), "metadata/timestamp.json"), requests.end())
+      << "the refresh did not ask the listed mirror";
 
   // The redirector sends downloads to the mirror, addressed by hash.
   net::FetchRequest req;

@@ -38,7 +38,7 @@ class DeltasTest : public OriginTest {
     token_ = Token("plugin:git");
     state_ = dir_.Join("client-state");
     ASSERT_OK(client::Client::Init(state_, "file://" + RepoDir(options_.data_dir),
-                                   ferry::testing::ReadFileOrDie(init_.root_json_path), {}, false));
+                                   ferry::testing::ReadFileOrDie(init_.root_json_path), {}));
   }
   TokenRecord token_;
   std::string state_;
