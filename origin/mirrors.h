@@ -73,8 +73,9 @@ class MirrorDirector {
   Result<Redirect> Choose(const std::string& path, const std::string& region_hint,
                           const std::string& client_address, bool https_only = false);
 
-  // POSTs the current timestamp to every mirror with a push URL (bounded, with retries).
-  void PushNotices(net::HttpClient& http);
+  // POSTs the current timestamp to every mirror with a push URL, in parallel (at most 16 at
+  // a time), each with 3 tries of at most 5 s. Returns when all are done.
+  void PushNotices();
   // Marks every mirror for the next Probe(all = false): after a publish, so the redirector
   // learns soon which mirrors hold the new files.
   void ProbeSoon();

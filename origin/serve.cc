@@ -276,7 +276,7 @@ int Serve(int argc, char** argv) {
       }
       lock.unlock();
       if (push) {
-        director.PushNotices(*http);
+        director.PushNotices();
         director.ProbeSoon();  // the next round (within seconds) sees who holds the new files
       }
       const UnixTime now = options->clock();

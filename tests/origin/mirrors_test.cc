@@ -232,6 +232,49 @@ TEST_F(DirectorTest, RedirectsFromHttpsGoOnlyToHttpsMirrors) {
   EXPECT_TRUE(r->location.empty()) << r->location;
 }
 
+// Push notices: every mirror with a push URL gets the current signed timestamp; a failing one is
+// tried three times, and a quarantined one is left out.
+TEST_F(DirectorTest, PushNoticesReachEveryMirrorAndRetryFailures) {
+  ScriptedServer a, b, failing, bad;
+  failing.SetScript("api/v1/notify", Script::Status(503));
+  int n = 0;
+  const std::vector<std::pair<std::string, ScriptedServer*>> all = {
+      {"a", &a}, {"b", &b}, {"failing", &failing}, {"bad", &bad}};
+  for (const auto& [name, server] : all) {
+    auto key = tuf::Ed25519Signer::Generate();
+    json::Object o;
+    o.Set("name", name);
+    o.Set("public_url", server->url());
+    o.Set("push_url", server->url("api/v1/notify"));
+    o.Set("public_key", key->secret().public_key().Hex());
+    ASSERT_OK(director_->Register(mirror_token_, json::Encode(o)));
+    ++n;
+  }
+  ASSERT_EQ(n, 4);
+  Sync(a);
+  Sync(b);
+  Sync(failing);
+  Sync(bad);
+  for (ScriptedServer* m : {&a, &b, &bad}) m->SetScript("api/v1/notify", Script::Status(202));
+  bad.SetScript("targets/release/" + crypto::Sha256Hex(std::string(5000, 'r')) + ".r-1.tar",
+                Script::Body(std::string(5000, 'x')));
+  ASSERT_OK(director_->Probe(*http_));
+  ASSERT_EQ(State("bad").substr(0, 11), "quarantined");
+  a.ClearRequests();
+  b.ClearRequests();
+  failing.ClearRequests();
+  bad.ClearRequests();
+  director_->PushNotices();
+  auto count = [](ScriptedServer& s) {
+    auto r = s.Requests();
+    return std::count(r.begin(), r.end(), std::string("api/v1/notify"));
+  };
+  EXPECT_EQ(count(a), 1);
+  EXPECT_EQ(count(b), 1);
+  EXPECT_EQ(count(failing), 3);
+  EXPECT_EQ(count(bad), 0);
+}
+
 TEST_F(DirectorTest, HeartbeatsMustBeSignedAndFresh) {
   ScriptedServer m;
   auto key = tuf::Ed25519Signer::Generate();
