@@ -85,8 +85,23 @@ bool ParseArgs(int argc, char** argv, Args* a, std::string* error) {
   return true;
 }
 
+constexpr const char* kUsage =
+    "ferry-tuf: Ferry's client driven by the TUF conformance client protocol\n"
+    "\n"
+    "  ferry-tuf --metadata-dir DIR init TRUSTED_ROOT\n"
+    "  ferry-tuf --metadata-url URL --metadata-dir DIR refresh\n"
+    "  ferry-tuf --metadata-url URL --metadata-dir DIR --target-name P [--target-name P2 ...]\n"
+    "            --target-dir DIR --target-base-url URL download\n"
+    "\n"
+    "Options before the command, in any order; -v prints what was downloaded. Exit 0 on\n"
+    "success, 1 on any failure (the reason on stderr). docs/cli.md has the details.\n";
+
 int Run(int argc, char** argv) {
   const UnixTime now = NowUnix();  // once per run: the fixed update start time (spec 5.1)
+  if (argc == 2 && (std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0)) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
   Args a;
   std::string error;
   if (!ParseArgs(argc, argv, &a, &error)) return Fail(error);

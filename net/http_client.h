@@ -44,8 +44,9 @@ struct FetchTimeouts {
   std::chrono::milliseconds idle{std::chrono::seconds(30)};
   // Total deadline, counted from the start of Fetch (redirects included):
   //   total_base + (max(Content-Length, body bytes received) + request body bytes) / min_rate.
-  // With the defaults a 1 MiB file may take 30 s + 64 s; a server sending one byte every few
-  // seconds fails after about 30 s whatever the length it announced is.
+  // With the defaults a 1 MiB file may take 30 s + 64 s. A server trickling one byte every few
+  // seconds fails once the deadline for the length it announced passes (the announced length
+  // is refused above max_length, so the bound is total_base + max_length / min_rate).
   std::chrono::milliseconds total_base{std::chrono::seconds(30)};
   std::uint64_t min_rate = 16 * 1024;  // bytes per second
 };

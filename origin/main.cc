@@ -40,7 +40,6 @@ Result<std::optional<std::string>> ReadPassphrase(const Flags& f) {
 
 const std::set<std::string> kConfigKeys = {"data_dir",
                                            "http.listen",
-                                           "http.public_url",
                                            "http.tls_cert",
                                            "http.tls_key",
                                            "http.io_threads",

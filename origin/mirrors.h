@@ -39,7 +39,6 @@ struct DirectorOptions {
   // when the client gives no ?region= hint.
   std::map<std::string, std::vector<std::string>> region_prefixes;
   int reports_per_minute_per_client = 10;
-  std::string public_url;  // the origin's own URL (for "served by the origin" fallbacks)
 };
 
 struct Redirect {

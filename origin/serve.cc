@@ -50,7 +50,7 @@ Result<ServiceOptions> LoadServeOptions(int argc, char** argv, Config* config, b
 namespace {
 
 struct ServeSettings {
-  std::string listen, tls_cert, tls_key, public_url;
+  std::string listen, tls_cert, tls_key;
   int io_threads = 2, worker_threads = 4;
   std::int64_t stale_after = 3600, probe_every = 300, gc_every = 3600;
   int probe_samples = 3, keep_versions = 3;
@@ -74,7 +74,6 @@ Result<ServeSettings> LoadServeSettings(const Config& config) {
   FERRY_ASSIGN_OR_RETURN(s.listen, config.GetString("http.listen", "127.0.0.1:8080"));
   FERRY_ASSIGN_OR_RETURN(s.tls_cert, config.GetString("http.tls_cert", ""));
   FERRY_ASSIGN_OR_RETURN(s.tls_key, config.GetString("http.tls_key", ""));
-  FERRY_ASSIGN_OR_RETURN(s.public_url, config.GetString("http.public_url", ""));
   FERRY_ASSIGN_OR_RETURN(s.io_threads, IntIn(config, "http.io_threads", 2, 1, 64));
   FERRY_ASSIGN_OR_RETURN(s.worker_threads, IntIn(config, "http.worker_threads", 4, 1, 256));
   FERRY_ASSIGN_OR_RETURN(s.stale_after, config.GetDurationSeconds("mirrors.stale_after", 3600));
@@ -143,7 +142,6 @@ int Serve(int argc, char** argv) {
   DirectorOptions dopts;
   dopts.stale_after_seconds = settings->stale_after;
   dopts.probe_samples = settings->probe_samples;
-  dopts.public_url = settings->public_url;
   dopts.region_prefixes = settings->region_prefixes;
   MirrorDirector director(**svc, dopts);
   const std::int64_t probe_every = settings->probe_every;

@@ -90,7 +90,6 @@ cat > "$WORK/origin.conf" <<CONF
 data_dir = $WORK/origin
 [http]
 listen = 127.0.0.1:$OPORT
-public_url = http://127.0.0.1:$OPORT
 [mirrors]
 probe_every = 5s
 CONF

@@ -292,6 +292,9 @@ TEST_F(ClientAttackTest, UnsafeRoleNamesAndTargetPaths) {
 }
 
 TEST_F(ClientAttackTest, ExitCodeIsOneForEveryFailure) {
+  RunResult help = Tuf({"--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.out.find("--metadata-url URL --metadata-dir DIR refresh"), std::string::npos);
   EXPECT_EQ(Tuf({"--metadata-dir", meta_, "bogus"}).exit_code, 1);
   EXPECT_EQ(Tuf({"refresh"}).exit_code, 1);
   EXPECT_EQ(Tuf({"--metadata-url", "http://127.0.0.1:1/", "--metadata-dir", meta_, "refresh"}).exit_code, 1);
