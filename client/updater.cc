@@ -1,5 +1,7 @@
 #include "client/updater.h"
 
+#include <algorithm>
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -38,9 +40,35 @@ class Failures {
                  std::string(what) + ": every source failed: " + Describe(list_));
   }
   bool empty() const { return list_.empty(); }
+  bool Has(const std::string& source) const {
+    for (const auto& [name, e] : list_) {
+      if (name == source) return true;
+    }
+    return false;
+  }
 
  private:
   std::vector<std::pair<std::string, Error>> list_;
+};
+
+// Sources that failed a request move to the end of the list (in their order) for the rest of
+// the session, so a bad mirror costs one failed attempt, not one per file. Runs when the
+// request is over, however it ended.
+class DemoteOnExit {
+ public:
+  DemoteOnExit(std::vector<Source>& sources, const Failures& failures)
+      : sources_(sources), failures_(failures) {}
+  ~DemoteOnExit() {
+    if (failures_.empty()) return;
+    std::stable_partition(sources_.begin(), sources_.end(),
+                          [&](const Source& s) { return !failures_.Has(s.name); });
+  }
+  DemoteOnExit(const DemoteOnExit&) = delete;
+  DemoteOnExit& operator=(const DemoteOnExit&) = delete;
+
+ private:
+  std::vector<Source>& sources_;
+  const Failures& failures_;
 };
 
 }  // namespace
@@ -64,7 +92,9 @@ Result<std::string> Updater::FetchMetadata(
     const std::function<Status(const std::string&)>& accept) {
   if (options_.sources.empty()) return Error(Errc::kInvalidArgument, "no sources configured");
   Failures failures;
-  for (const Source& source : options_.sources) {
+  const std::vector<Source> sources = options_.sources;
+  DemoteOnExit demote(options_.sources, failures);
+  for (const Source& source : sources) {
     std::string body;
     auto resp = fetcher_->Get(source.metadata_base_url + name, max_length, 0, [&](ByteSpan chunk) {
       body.append(AsChars(chunk));
@@ -302,7 +332,9 @@ Status Updater::DownloadTarget(const tuf::TargetInfo& info, const std::string& d
     return result;
   };
   Failures failures;
-  for (const Source& source : options_.sources) {
+  const std::vector<Source> sources = options_.sources;
+  DemoteOnExit demote(options_.sources, failures);
+  for (const Source& source : sources) {
     bool resumed = false, discard = false;
     Status result = attempt(source, &resumed, &discard);
     // A resumed download that does not verify may owe its bad bytes to an earlier source's

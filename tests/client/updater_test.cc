@@ -292,6 +292,7 @@ TEST_F(UpdaterTest, EndlessMetadataIsCut) {
 TEST_F(UpdaterTest, FailoverToTheNextSource) {
   const std::string ts_v1 = repo_->MetadataBytes(tuf::kTimestamp);
   ASSERT_OK(repo_->AddTarget(tuf::kTargets, "f.bin", "good"));
+  ASSERT_OK(repo_->AddTarget(tuf::kTargets, "g.bin", "also good"));
   ASSERT_OK(repo_->Publish(kT0 + 10));
   auto& bh = fetcher_->behaviors;
   // Mirror "bad": an old timestamp (rollback) and an altered target; "down": 503 everywhere.
@@ -299,21 +300,47 @@ TEST_F(UpdaterTest, FailoverToTheNextSource) {
   Updater first = NewUpdater({Src("origin")});
   ASSERT_OK(first.Refresh());
   ASSERT_OK(repo_->Publish(kT0 + 20));
-  bh["http://bad/targets/" + crypto::Sha256Hex("good") + ".f.bin"].body = "evil";
+  const std::string f_url = "/targets/" + crypto::Sha256Hex("good") + ".f.bin";
+  const std::string g_url = "/targets/" + crypto::Sha256Hex("also good") + ".g.bin";
+  bh["http://bad" + f_url].body = "evil";
   for (const char* f : {"timestamp.json", "3.snapshot.json", "2.targets.json"}) {
     bh[std::string("http://down/metadata/") + f].status = 503;
   }
-  bh["http://down/targets/" + crypto::Sha256Hex("good") + ".f.bin"].status = 503;
+  bh["http://down" + f_url].status = 503;
+  bh["http://down" + g_url].status = 503;
   Updater u = NewUpdater({Src("bad"), Src("down"), Src("origin")});
   auto info = u.GetTargetInfo("f.bin");
   ASSERT_OK(info);
+  ASSERT_GE(reported_.size(), 2u);
+  EXPECT_NE(reported_[0].find("bad: rollback"), std::string::npos) << reported_[0];
+  EXPECT_NE(reported_[1].find("down: io_error: HTTP 503"), std::string::npos) << reported_[1];
+  // Both failed once: for the rest of the session they come after the origin.
+  std::vector<std::string> order;
+  for (const auto& src : u.sources()) order.push_back(src.name);
+  EXPECT_EQ(order, (std::vector<std::string>{"origin", "bad", "down"}));
+  fetcher_->requests.clear();
   ASSERT_OK(u.DownloadTarget(*info, dir_.Join("f.bin")));
   EXPECT_EQ(ferry::testing::ReadFileOrDie(dir_.Join("f.bin")), "good");
-  ASSERT_GE(reported_.size(), 3u);
-  EXPECT_NE(reported_[0].find("bad: rollback"), std::string::npos) << reported_[0];
+  EXPECT_EQ(fetcher_->requests, std::vector<std::string>{"http://origin" + f_url});
+
+  // A session where "bad" serves good metadata but an altered file: caught by the hash, the
+  // next source serves it, and the next file goes to a good source first.
+  bh.erase("http://bad/metadata/timestamp.json");
+  reported_.clear();
+  Updater u2 = NewUpdater({Src("bad"), Src("down"), Src("origin")});
+  auto f = u2.GetTargetInfo("f.bin");
+  ASSERT_OK(f);
+  std::filesystem::remove(dir_.Join("f.bin"));
+  ASSERT_OK(u2.DownloadTarget(*f, dir_.Join("f.bin")));
+  EXPECT_EQ(ferry::testing::ReadFileOrDie(dir_.Join("f.bin")), "good");
   bool saw_hash = false;
   for (const auto& r : reported_) saw_hash |= r.find("bad: hash_mismatch") != std::string::npos;
   EXPECT_TRUE(saw_hash);
+  auto g = u2.GetTargetInfo("g.bin");
+  ASSERT_OK(g);
+  fetcher_->requests.clear();
+  ASSERT_OK(u2.DownloadTarget(*g, dir_.Join("g.bin")));
+  EXPECT_EQ(fetcher_->requests, std::vector<std::string>{"http://origin" + g_url});
 }
 
 TEST_F(UpdaterTest, AllSourcesFailedListsEach) {
