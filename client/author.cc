@@ -1,5 +1,8 @@
 #include "client/author.h"
 
+#include <cstdio>
+#include <vector>
+
 #include "base/fs.h"
 #include "crypto/hash.h"
 #include "crypto/minisign.h"
@@ -19,10 +22,19 @@ Result<std::string> SignNextRoleVersion(const std::string& role, const tuf::Targ
   crypto::MinisignHasher prehash;
   std::int64_t length = 0;
   {
-    FERRY_ASSIGN_OR_RETURN(std::string bytes, ReadFile(file.local_path, {.max_size = 16ull << 30}));
-    sha256.Update(bytes);
-    prehash.Update(bytes);
-    length = static_cast<std::int64_t>(bytes.size());
+    std::FILE* in = std::fopen(file.local_path.c_str(), "rb");
+    if (in == nullptr) return Error(Errc::kIoError, "cannot open " + file.local_path);
+    std::vector<char> buf(1 << 20);
+    std::size_t n;
+    while ((n = std::fread(buf.data(), 1, buf.size(), in)) > 0) {
+      const std::string_view chunk(buf.data(), n);
+      sha256.Update(chunk);
+      prehash.Update(chunk);
+      length += static_cast<std::int64_t>(n);
+    }
+    const bool failed = std::ferror(in) != 0;
+    std::fclose(in);
+    if (failed) return Error(Errc::kIoError, "cannot read " + file.local_path);
   }
   const std::string digest = HexEncode(sha256.Finish());
   if (auto it = next.targets.find(file.target_path); it != next.targets.end()) {
@@ -47,6 +59,16 @@ Result<std::string> SignNextRoleVersion(const std::string& role, const tuf::Targ
   tf.custom = json::Value(std::move(custom));
   next.targets[file.target_path] = std::move(tf);
   (void)role;
+  return tuf::SignEnvelope(tuf::ToJson(next), {&author});
+}
+
+Result<std::string> SignRenewedRoleVersion(const tuf::Targets& current,
+                                           const tuf::Ed25519Signer& author, UnixTime now,
+                                           std::int64_t valid_seconds) {
+  tuf::Targets next = current;
+  next.version = current.version + 1;
+  next.expires = now + valid_seconds;
+  next.spec_version = std::string(tuf::kSpecVersion);
   return tuf::SignEnvelope(tuf::ToJson(next), {&author});
 }
 

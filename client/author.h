@@ -29,6 +29,12 @@ Result<std::string> SignNextRoleVersion(const std::string& role, const tuf::Targ
                                         const RoleFile& file, const tuf::Ed25519Signer& author,
                                         UnixTime now, std::int64_t valid_seconds = 365 * 86400);
 
+// A renewal: `current` again with the same files, version + 1, expiring `valid_seconds` after
+// `now`, signed by `author`. The origin accepts it when it expires later than `current`.
+Result<std::string> SignRenewedRoleVersion(const tuf::Targets& current,
+                                           const tuf::Ed25519Signer& author, UnixTime now,
+                                           std::int64_t valid_seconds = 365 * 86400);
+
 }  // namespace ferry::client
 
 #endif  // FERRY_CLIENT_AUTHOR_H_

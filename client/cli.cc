@@ -512,6 +512,67 @@ int CmdPublish(const std::vector<std::string>& args) {
   return Report(Error(Errc::kConflict, "the plugin metadata kept changing; try again"));
 }
 
+int CmdRenew(const std::vector<std::string>& args) {
+  Flags f("ferry renew", "Extend the validity of a plugin's signed metadata without publishing "
+          "a build: the same files, signed again with your author key to expire later. Run it "
+          "when the origin warns that the plugin's role expires (ferry-origin status).");
+  f.Option("plugin", "NAME", "plugin name");
+  f.Option("key", "KEY", "your author key (from ferry keygen)", "ferry-author.key");
+  f.Option("token", "TOKEN", "API token scoped to the plugin (or set FERRY_TOKEN)");
+  f.Option("origin", "URL", "origin to submit to (default: the one from ferry init)");
+  f.Option("passphrase-file", "FILE", "passphrase of an encrypted key (or set FERRY_PASSPHRASE)");
+  f.Option("valid", "DURATION", "how long the signed plugin metadata stays valid", "365d");
+  FERRY_CLI_PARSE(f, args);
+  auto plugin = f.Require("plugin");
+  if (!plugin) return Report(plugin.error(), kExitUsage);
+  std::string token = f.Get("token").value_or("");
+  if (token.empty()) {
+    if (const char* env = std::getenv("FERRY_TOKEN")) token = env;
+  }
+  if (token.empty()) return Report(Error(Errc::kInvalidArgument, "give --token or set FERRY_TOKEN"), kExitUsage);
+  auto pass = Passphrase(f);
+  if (!pass) return Report(pass.error());
+  std::optional<std::string_view> pw;
+  if (*pass) pw = **pass;
+  auto secret = crypto::ReadSecretKeyFile(*f.Get("key"), pw);
+  if (!secret) return Report(secret.error());
+  tuf::Ed25519Signer author(std::move(*secret));
+  auto valid = ParseDurationSeconds(*f.Get("valid"));
+  if (!valid) return Report(valid.error(), kExitUsage);
+  auto s = OpenClient();
+  if (!s) return Report(s.error(), ExitFor(s.error()));
+  std::string origin = f.Get("origin").value_or((*s)->origin());
+  while (!origin.empty() && origin.back() == '/') origin.pop_back();
+  if (Status st = (*s)->Refresh(); !st) return Report(st.error());
+  auto current = (*s)->updater().LoadRole("plugins." + *plugin, tuf::kTargets);
+  if (!current) return Report(current.error(), ExitFor(current.error()));
+  auto renewed = SignRenewedRoleVersion(**current, author, NowUnix(), *valid);
+  if (!renewed) return Report(renewed.error());
+  auto http = net::HttpClient::Create();
+  if (!http) return Report(http.error());
+  net::FetchRequest post;
+  post.url = origin + "/api/v1/plugins/" + net::PercentEncode(*plugin) + "/role";
+  post.method = "POST";
+  post.headers.Set("Authorization", "Bearer " + token);
+  post.headers.Set("Content-Type", "application/json");
+  post.body = *renewed;
+  post.max_length = 1 << 20;
+  std::string reply;
+  auto r = http->Fetch(post, [&](std::string_view c) {
+    reply.append(c);
+    return OkStatus();
+  });
+  if (!r) return Report(r.error());
+  if (r->status != 200) {
+    return Report(Error(r->status == 409 ? Errc::kConflict : Errc::kIoError,
+                        "renewal refused: HTTP " + std::to_string(r->status) + ": " + reply));
+  }
+  std::printf("renewed plugins.%s: version %lld, valid until %s\n", plugin->c_str(),
+              static_cast<long long>((*current)->version + 1),
+              FormatTufTime(NowUnix() + *valid).c_str());
+  return kExitOk;
+}
+
 void Usage() {
   std::printf(
       "usage: ferry COMMAND [options]   (ferry COMMAND --help for details)\n\n"
@@ -524,7 +585,8 @@ void Usage() {
       "  update NAME [-o PATH]              update an installed package (signed patches)\n"
       "  verify FILE [NAME[@VERSION]]       check a file (or --minisig SIG --key KEY.pub offline)\n"
       "  keygen [-o KEY]                    create an author key\n"
-      "  publish FILE --plugin NAME --version V   publish a plugin build (authors)\n\n"
+      "  publish FILE --plugin NAME --version V   publish a plugin build (authors)\n"
+      "  renew --plugin NAME                extend the plugin's signed metadata (authors)\n\n"
       "exit codes: 0 ok, 1 failure (verification, network, I/O), 2 usage, 4 not found\n"
       "state: $FERRY_HOME (default ~/.local/state/ferry)\n");
 }
@@ -538,7 +600,7 @@ int RunCli(const std::vector<std::string>& args) {
   }
   static const std::map<std::string, int (*)(const std::vector<std::string>&)> kCommands = {
       {"init", CmdInit}, {"refresh", CmdRefresh}, {"list", CmdList},     {"info", CmdInfo},
-      {"get", CmdGet},   {"verify", CmdVerify},   {"keygen", CmdKeygen}, {"publish", CmdPublish},
+      {"get", CmdGet},   {"verify", CmdVerify},   {"keygen", CmdKeygen}, {"publish", CmdPublish}, {"renew", CmdRenew},
       {"update", CmdUpdate}};
   auto it = kCommands.find(args[0]);
   if (it == kCommands.end()) {

@@ -438,8 +438,19 @@ Result<PublishResult> OriginService::SubmitPluginRole(const TokenRecord& token,
       artifacts.push_back({path, role, plugin, version->as_string(), sha256, file.length, now, 0});
     }
     if (artifacts.empty()) {
-      return Error(Errc::kAlreadyExists, "the new version of " + role +
-                                             " adds no file: everything it lists is published");
+      // A renewal: the same files, signed to expire later (so a plugin whose authors publish
+      // nothing new does not expire). The loop above checked every current file is listed
+      // unchanged; with no new file the lists are equal.
+      if (current == &kEmpty) {
+        return Error(Errc::kInvalidArgument, "the first version of " + role + " lists no file");
+      }
+      if (submitted.body.expires <= current->expires) {
+        return Error(Errc::kAlreadyExists,
+                     "the new version of " + role +
+                         " adds no file: everything it lists is published (a renewal must "
+                         "expire later than the current version, " +
+                         FormatTufTime(current->expires) + ")");
+      }
     }
     if (submitted.body.expires < now + options_.min_author_validity_seconds) {
       return Error(Errc::kInvalidArgument,
@@ -567,12 +578,16 @@ StatusReport OriginService::Report() {
           expires <= now || (warn_early && expires - now <= options_.expiry_warning_seconds);
       r.roles.push_back({role, version, expires, warning});
       if (warning) {
-        r.warnings.push_back(
-            role + " v" + std::to_string(version) +
-            (expires <= now ? " EXPIRED at " : " expires at ") + FormatTufTime(expires) +
-            (role == "root" || role == "targets" ? ": re-sign it with the offline keys "
-                                                   "(ferry-origin resign)"
-                                                 : ""));
+        std::string action;
+        if (role == "root" || role == "targets") {
+          action = ": re-sign it with the offline keys (ferry-origin resign)";
+        } else if (role.rfind("plugins.", 0) == 0) {
+          action = ": its authors must renew it (ferry renew --plugin " + role.substr(8) +
+                   "), or clients can no longer download the plugin";
+        }
+        r.warnings.push_back(role + " v" + std::to_string(version) +
+                             (expires <= now ? " EXPIRED at " : " expires at ") +
+                             FormatTufTime(expires) + action);
       }
     };
     add("root", repo_->root().version, repo_->root().expires, true);
@@ -582,8 +597,14 @@ StatusReport OriginService::Report() {
     add("timestamp", repo_->timestamp().version, repo_->timestamp().expires, false);
     if (const tuf::Targets* m = repo_->targets("mirrors"))
       add("mirrors", m->version, m->expires, false);
+    // Plugin roles are signed by their authors: the origin cannot re-sign them.
+    if (auto plugins = catalog_->ListPlugins()) {
+      r.plugins = plugins->size();
+      for (const auto& p : *plugins) {
+        if (const tuf::Targets* pt = repo_->targets(p.role)) add(p.role, pt->version, pt->expires, true);
+      }
+    }
   }
-  if (auto p = catalog_->ListPlugins()) r.plugins = p->size();
   if (auto a = catalog_->ListArtifacts()) r.artifacts = a->size();
   r.blob_bytes = blobs_->UsedBytes();
   r.uploads = uploads_;

@@ -208,6 +208,14 @@ TEST_F(OriginApiTest, ConcurrentAuthorsPublish) {
   v = RunProcess({BinPath("ferry"), "verify", dir_.Join("forged.hpi")}, env);
   EXPECT_NE(v.exit_code, 0);
   EXPECT_NE(v.err.find("is no file the repository signed"), std::string::npos) << v.err;
+  // An author renews the plugin's signed metadata without a new build.
+  RunResult renew = RunProcess({BinPath("ferry"), "renew", "--plugin", "git", "--key",
+                                dir_.Join("author.key"), "--token", admin, "--valid", "400d"},
+                               env);
+  EXPECT_EQ(renew.exit_code, 0) << renew.err;
+  EXPECT_NE(renew.out.find("renewed plugins.git: version 4"), std::string::npos) << renew.out;
+  git = RunProcess({BinPath("ferry"), "list", "git"}, env);
+  EXPECT_EQ(std::count(git.out.begin(), git.out.end(), '\n'), 3) << git.out << git.err;
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 // conflicts, re-signing on a fake clock, recovery, GC, and a client reading the result.
 #include "origin/service.h"
 
+#include "client/author.h"
+
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -286,6 +288,52 @@ TEST_F(OriginTest, ExpiryWarningsFor30Days) {
   auto c = Client();
   ASSERT_OK(c.Refresh());
   EXPECT_EQ(c.trusted()->root().body.version, 2);
+}
+
+// A plugin role is signed by its authors, so the origin cannot re-sign it: it warns from 30 days
+// before expiry (status, metrics, log), and the authors renew it (same files, later expiry)
+// without publishing a build.
+TEST_F(OriginTest, PluginRolesWarnBeforeExpiryAndAuthorsRenewThem) {
+  AddPluginGit();
+  const TokenRecord token = Token("plugin:git");
+  ASSERT_OK(UploadBytes(token, "git", "g.hpi", "plugin bytes"));
+  ASSERT_OK(svc_->SubmitPluginRole(token, "git", *AuthorRole("git", "g.hpi", "plugin bytes", "1.0")));
+  auto plugin_warnings = [&] {
+    std::vector<std::string> out;
+    for (const auto& w : svc_->Report().warnings) {
+      if (w.rfind("plugins.git", 0) == 0) out.push_back(w);
+    }
+    return out;
+  };
+  EXPECT_TRUE(plugin_warnings().empty());
+  now_ += 340 * 86400;  // the role was signed valid for 365 days
+  ASSERT_OK(svc_->ResignIfDue());
+  auto w = plugin_warnings();
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_NE(w[0].find("ferry renew --plugin git"), std::string::npos) << w[0];
+  auto md = tuf::ParseMetadata<tuf::Targets>(ferry::testing::ReadFileOrDie(
+      JoinPath(RepoDir(options_.data_dir), "metadata/" + CurrentRoleFile("plugins.git"))));
+  ASSERT_OK(md);
+  // A renewal that does not expire later is refused; one that does is published.
+  auto same = client::SignRenewedRoleVersion(md->body, *author_, md->body.expires - 365 * 86400);
+  ASSERT_OK(same);
+  EXPECT_ERRC(svc_->SubmitPluginRole(token, "git", *same), Errc::kAlreadyExists);
+  auto renewed = client::SignRenewedRoleVersion(md->body, *author_, now_);
+  ASSERT_OK(renewed);
+  auto r = svc_->SubmitPluginRole(token, "git", *renewed);
+  ASSERT_OK(r);
+  EXPECT_EQ(r->role_version, md->body.version + 1);
+  EXPECT_TRUE(r->new_targets.empty());
+  EXPECT_TRUE(plugin_warnings().empty());
+  // Only the author can renew: a stranger's signature does not meet the threshold.
+  auto stranger = tuf::Ed25519Signer::Generate();
+  auto md2 = tuf::ParseMetadata<tuf::Targets>(*renewed);
+  auto forged = client::SignRenewedRoleVersion(md2->body, *stranger, now_ + 86400);
+  EXPECT_FALSE(svc_->SubmitPluginRole(token, "git", *forged).ok());
+  // A client still finds the file.
+  auto c = Client();
+  ASSERT_OK(c.Refresh());
+  ASSERT_OK(c.GetTargetInfo("plugins/git/g.hpi"));
 }
 
 TEST_F(OriginTest, RotateTimestampKeyClientsFollow) {
