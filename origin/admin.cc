@@ -222,6 +222,46 @@ Result<std::string> IssueToken(Catalog& catalog, const std::string& scope,
   return token;
 }
 
+Status SetPluginAuthors(OriginService& svc, const std::string& name,
+                        const std::vector<std::pair<std::string, tuf::Key>>& authors,
+                        const tuf::Signer& targets_key) {
+  FERRY_TRY(ValidatePluginName(name));
+  if (authors.empty()) return Error(Errc::kInvalidArgument, "a plugin needs at least one author key");
+  FERRY_ASSIGN_OR_RETURN(auto plugin, svc.catalog().FindPlugin(name));
+  if (!plugin) return Error(Errc::kNotFound, "no plugin named " + name);
+  std::vector<tuf::Key> keys;
+  std::vector<AuthorRecord> records;
+  for (const auto& [author, key] : authors) {
+    keys.push_back(key);
+    records.push_back({name, author, key.ComputeKeyId(), json::Encode(key.json())});
+  }
+  auto published = svc.Publish("set authors of plugin " + name, "admin",
+                               [&](tuf::Repository& repo, std::vector<ArtifactRecord>&) -> Status {
+    FERRY_TRY(repo.SetSigners(tuf::kTargets, {{&targets_key}, 1}));
+    return repo.SetDelegatedKeys(plugin->role, keys, 1);
+  });
+  if (!published) return published.error();
+  return svc.catalog().ReplaceAuthors(name, records);
+}
+
+Status RotateDelegatedRole(OriginService& svc, const std::string& role, const tuf::Signer& new_key,
+                           const tuf::Signer& targets_key) {
+  if (role != "mirrors" && role != "deltas") {
+    return Error(Errc::kInvalidArgument, "online delegated roles are mirrors and deltas, not " + role);
+  }
+  auto published = svc.Publish("rotate " + role, "admin",
+                               [&](tuf::Repository& repo, std::vector<ArtifactRecord>&) -> Status {
+    if (repo.DelegatorOf(role).empty()) {
+      return Error(Errc::kNotFound, "this repository has no " + role + " role yet");
+    }
+    FERRY_TRY(repo.SetSigners(tuf::kTargets, {{&targets_key}, 1}));
+    FERRY_TRY(repo.SetDelegatedKeys(role, {new_key.public_key()}, 1));
+    FERRY_TRY(repo.SetSigners(role, {{&new_key}, 1}));
+    return repo.Touch(role);
+  });
+  return published.ok() ? OkStatus() : Status(published.error());
+}
+
 Status RotateRole(OriginService& svc, const std::string& role,
                   const std::vector<const tuf::Signer*>& root_keys,
                   const std::vector<const tuf::Signer*>& new_keys, std::int64_t threshold) {

@@ -66,9 +66,23 @@ Result<std::string> IssueToken(Catalog& catalog, const std::string& scope,
                                const std::string& description, std::optional<UnixTime> expires,
                                UnixTime now);
 
+// Replaces the author keys of plugin NAME (threshold 1 of them): the delegation, re-signed with
+// the targets key, then the catalog (for the minisign check of uploads). The plugin's current
+// role, signed by the old keys, stops verifying if its signer was removed: a remaining or new
+// author must publish or renew (`ferry renew`) to make its files available again.
+Status SetPluginAuthors(OriginService& svc, const std::string& name,
+                        const std::vector<std::pair<std::string, tuf::Key>>& authors,
+                        const tuf::Signer& targets_key);
+
+// New key for an online delegated role ("mirrors" or "deltas"): the delegation (re-signed with
+// the targets key) lists `new_key`, and the role is re-signed with it at once.
+Status RotateDelegatedRole(OriginService& svc, const std::string& role, const tuf::Signer& new_key,
+                           const tuf::Signer& targets_key);
+
 // Replaces the keys of a top-level role. Root changes are signed by the current root keys
 // (`root_keys`, at least the threshold) and the new ones. For online roles (snapshot,
-// timestamp) new key files replace the ones in DATA/keys/online (the server must be restarted).
+// timestamp) new key files replace the ones in DATA/keys/online; a running server reads them
+// again at its next publish.
 Status RotateRole(OriginService& svc, const std::string& role,
                   const std::vector<const tuf::Signer*>& root_keys,
                   const std::vector<const tuf::Signer*>& new_keys, std::int64_t threshold);

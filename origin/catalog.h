@@ -120,6 +120,8 @@ class Catalog {
   virtual Result<std::optional<PluginRecord>> FindPlugin(const std::string& name) = 0;
   virtual Result<std::vector<PluginRecord>> ListPlugins() = 0;
   virtual Status AddAuthor(const AuthorRecord& author) = 0;
+  // Replaces every author of `plugin` with `authors` (one transaction).
+  virtual Status ReplaceAuthors(const std::string& plugin, const std::vector<AuthorRecord>& authors) = 0;
   virtual Result<std::vector<AuthorRecord>> ListAuthors(const std::string& plugin) = 0;
 
   // Tokens are stored as hashes only. kConflict on a duplicate hash.

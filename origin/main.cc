@@ -166,6 +166,8 @@ int CmdPlugin(int argc, char** argv) {
   if (argc < 3 || std::strcmp(argv[2], "--help") == 0) {
     std::printf(
         "usage: ferry-origin plugin add NAME --author-key FILE --targets-key FILE\n"
+        "       ferry-origin plugin authors NAME --author-key FILE [--author-key FILE ...] "
+        "--targets-key FILE\n"
         "       ferry-origin plugin list\n");
     return argc < 3 ? 2 : 0;
   }
@@ -188,10 +190,16 @@ int CmdPlugin(int argc, char** argv) {
     }
     return 0;
   }
-  if (sub != "add") return Fail(Error(Errc::kInvalidArgument, "unknown plugin command " + sub));
-  Flags f("ferry-origin plugin add",
-          "Register a plugin and delegate plugins/NAME/* to its authors' "
-          "keys (signs targets with the offline targets key).");
+  if (sub != "add" && sub != "authors") {
+    return Fail(Error(Errc::kInvalidArgument, "unknown plugin command " + sub));
+  }
+  Flags f("ferry-origin plugin " + sub,
+          sub == "add" ? "Register a plugin and delegate plugins/NAME/* to its authors' "
+                         "keys (signs targets with the offline targets key)."
+                       : "Replace the author keys of a plugin (add, remove or rotate an author): "
+                         "the delegation lists exactly the keys given. If the key that signed "
+                         "the plugin's current metadata is gone, its files are unavailable until "
+                         "an author publishes or runs `ferry renew`.");
   CommonFlags(f);
   f.Positional("NAME", "plugin name: a-z 0-9 . _ -");
   f.Repeated("author-key", "FILE",
@@ -218,6 +226,14 @@ int CmdPlugin(int argc, char** argv) {
     authors.emplace_back(*f.Get("author-name"), *key);
   }
   const std::string name = f.positional()[0];
+  if (sub == "authors") {
+    if (Status st = SetPluginAuthors(**svc, name, authors, *keys->front()); !st) {
+      return Fail(st.error());
+    }
+    std::printf("plugin %s: %zu author key(s) now sign plugins.%s\n", name.c_str(),
+                authors.size(), name.c_str());
+    return 0;
+  }
   if (Status st = AddPlugin(**svc, name, authors, *keys->front()); !st) return Fail(st.error());
   std::printf("plugin %s registered; its authors publish to plugins/%s/ with role plugins.%s\n",
               name.c_str(), name.c_str(), name.c_str());
@@ -321,11 +337,14 @@ int CmdRelease(int argc, char** argv) {
 
 int CmdRotate(int argc, char** argv) {
   Flags f("ferry-origin rotate",
-          "Give a top-level role new keys: writes root N+1 signed by the "
-          "current root keys and the new ones. New keys are generated into --new-keys-dir.");
+          "Give a role new keys. Top-level roles: writes root N+1 signed by the current root "
+          "keys and the new ones. mirrors and deltas (online, delegated by targets): the targets "
+          "role lists the new key (--targets-key). New keys are generated into --new-keys-dir "
+          "(online roles: DATA/keys/online, picked up by a running server at its next publish).");
   CommonFlags(f);
-  f.Positional("ROLE", "root, targets, snapshot or timestamp");
+  f.Positional("ROLE", "root, targets, snapshot, timestamp, mirrors or deltas");
   f.Repeated("root-key", "FILE", "current root key (at least the threshold)");
+  f.Option("targets-key", "FILE", "the offline targets key (mirrors and deltas)");
   f.Option("new-keys", "N", "number of new keys", "1");
   f.Option("threshold", "T", "signatures the role will require", "1");
   f.Option("new-keys-dir", "DIR", "where to write the new keys (online roles: DATA/keys/online)");
@@ -336,9 +355,35 @@ int CmdRotate(int argc, char** argv) {
   if (!svc) return Fail(svc.error());
   auto pass = ReadPassphrase(f);
   if (!pass) return Fail(pass.error());
+  const std::string role = f.positional()[0];
+  const bool delegated = role == "mirrors" || role == "deltas";
+  if (delegated) {
+    auto targets_path = f.Require("targets-key");
+    if (!targets_path) return Fail(targets_path.error());
+    auto targets_key = LoadKeys({*targets_path}, *pass);
+    if (!targets_key) return Fail(targets_key.error());
+    const std::string path = JoinPath(OnlineKeysDir((*svc)->options().data_dir), role + ".key");
+    auto secret = crypto::Ed25519SecretKey::Generate();
+    crypto::KeyFileOptions ko;
+    ko.overwrite = true;
+    if (Status st = crypto::WriteSecretKeyFile(path + ".new", secret, std::nullopt, ko); !st) {
+      return Fail(st.error());
+    }
+    tuf::Ed25519Signer fresh(std::move(secret));
+    if (Status st = RotateDelegatedRole(**svc, role, fresh, *targets_key->front()); !st) {
+      ::unlink((path + ".new").c_str());
+      return Fail(st.error());
+    }
+    if (::rename((path + ".new").c_str(), path.c_str()) != 0) {
+      return Fail(Error(Errc::kIoError, "cannot install " + path + ": " + ErrnoText(errno)));
+    }
+    std::printf("rotated %s; the new key is %s (a running server picks it up at its next "
+                "publish or re-sign)\n",
+                role.c_str(), path.c_str());
+    return 0;
+  }
   auto root_keys = LoadKeys(f.GetAll("root-key"), *pass);
   if (!root_keys) return Fail(root_keys.error());
-  const std::string role = f.positional()[0];
   const bool online = role == "snapshot" || role == "timestamp";
   std::string dir =
       f.Get("new-keys-dir").value_or(online ? OnlineKeysDir((*svc)->options().data_dir) : "");
@@ -373,8 +418,9 @@ int CmdRotate(int argc, char** argv) {
     if (::rename(files[0].c_str(), final_path.c_str()) != 0) {
       return Fail(Error(Errc::kIoError, "cannot install " + final_path + ": " + ErrnoText(errno)));
     }
-    std::printf("rotated %s; the new key is %s - restart the server to use it\n", role.c_str(),
-                final_path.c_str());
+    std::printf("rotated %s; the new key is %s (a running server picks it up at its next "
+                "publish or re-sign)\n",
+                role.c_str(), final_path.c_str());
   } else {
     std::printf("rotated %s; new keys:\n", role.c_str());
     for (const auto& p : files) std::printf("  %s\n", p.c_str());

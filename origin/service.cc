@@ -161,7 +161,15 @@ Status OriginService::ReloadRepository() {
   for (std::size_t i = 0; i < online_keys_.size(); ++i) {
     const std::string role = kOnlineRoles[i];
     if ((role == "mirrors" || role == "deltas") && repo.targets(role) == nullptr) continue;
-    FERRY_TRY(repo.SetSigners(role, {{online_keys_[i].get()}, 1}));
+    if (repo.SetSigners(role, {{online_keys_[i].get()}, 1}).ok()) continue;
+    // The role has new keys (`ferry-origin rotate` installed the new key file beside a running
+    // server): read the key file again rather than fail every publish until a restart.
+    const std::string path = JoinPath(OnlineKeysDir(options_.data_dir), role + ".key");
+    auto key = crypto::ReadSecretKeyFile(path, std::nullopt);
+    if (!key) return key.error().WithContext("online " + role + " key");
+    auto signer = std::make_unique<tuf::Ed25519Signer>(std::move(*key));
+    FERRY_TRY(repo.SetSigners(role, {{signer.get()}, 1}));
+    online_keys_[i] = std::move(signer);
   }
   repo_ = std::make_unique<tuf::Repository>(std::move(repo));
   return OkStatus();

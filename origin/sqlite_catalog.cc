@@ -192,6 +192,26 @@ class SqliteCatalog final : public Catalog {
     return WithConflictMessage(s.Run(), "that key is already an author of " + a.plugin);
   }
 
+  Status ReplaceAuthors(const std::string& plugin, const std::vector<AuthorRecord>& authors) override {
+    std::lock_guard lock(mu_);
+    FERRY_ASSIGN_OR_RETURN(Txn txn, Txn::Begin(db_));
+    {
+      FERRY_ASSIGN_OR_RETURN(Stmt d, db_.Prepare("DELETE FROM authors WHERE plugin = ?1"));
+      FERRY_TRY(d.BindText(1, plugin));
+      FERRY_TRY(d.Run());
+    }
+    for (const auto& a : authors) {
+      FERRY_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(
+          "INSERT INTO authors(plugin, name, keyid, public_key) VALUES (?1, ?2, ?3, ?4)"));
+      FERRY_TRY(s.BindText(1, plugin));
+      FERRY_TRY(s.BindText(2, a.name));
+      FERRY_TRY(s.BindText(3, a.keyid));
+      FERRY_TRY(s.BindText(4, a.public_key));
+      FERRY_TRY(WithConflictMessage(s.Run(), "the same key is listed twice for " + plugin));
+    }
+    return txn.Commit();
+  }
+
   Result<std::vector<AuthorRecord>> ListAuthors(const std::string& plugin) override {
     std::lock_guard lock(mu_);
     FERRY_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(

@@ -183,6 +183,39 @@ Status Repository::AddDelegation(std::string_view delegator, DelegatedRole deleg
   return OkStatus();
 }
 
+Status Repository::SetDelegatedKeys(std::string_view role, const std::vector<Key>& keys,
+                                    std::int64_t threshold) {
+  const auto d = delegators_.find(std::string(role));
+  if (d == delegators_.end()) {
+    return Error(Errc::kNotFound, "no delegated role named \"" + std::string(role) + "\"");
+  }
+  if (keys.empty() || threshold < 1 || static_cast<std::int64_t>(keys.size()) < threshold) {
+    return Error(Errc::kInvalidArgument, std::string(role) + ": needs at least threshold keys");
+  }
+  FERRY_ASSIGN_OR_RETURN(Targets* parent, MutableTargets(d->second));
+  DelegatedRole* delegation = nullptr;
+  for (auto& r : parent->delegations->roles) {
+    if (r.name == role) delegation = &r;
+  }
+  if (delegation == nullptr) return Error(Errc::kNotFound, "no delegation for " + std::string(role));
+  delegation->keyids.clear();
+  for (const Key& k : keys) {
+    const std::string id = k.ComputeKeyId();
+    if (std::find(delegation->keyids.begin(), delegation->keyids.end(), id) == delegation->keyids.end()) {
+      delegation->keyids.push_back(id);
+    }
+    parent->delegations->keys.insert_or_assign(id, k);
+  }
+  delegation->threshold = threshold;
+  std::set<std::string> used;
+  for (const auto& r : parent->delegations->roles) used.insert(r.keyids.begin(), r.keyids.end());
+  for (auto it = parent->delegations->keys.begin(); it != parent->delegations->keys.end();) {
+    it = used.count(it->first) ? std::next(it) : parent->delegations->keys.erase(it);
+  }
+  dirty_.insert(d->second);
+  return OkStatus();
+}
+
 Status Repository::SetRoleKeys(std::string_view role, const RoleSigning& signing) {
   if (!IsTopLevelRole(role)) {
     return Error(Errc::kInvalidArgument, "SetRoleKeys is for top-level roles, not " + std::string(role));

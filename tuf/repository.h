@@ -108,6 +108,11 @@ class Repository {
   Status AddDelegation(std::string_view delegator, DelegatedRole delegation,
                        const std::vector<Key>& keys);
 
+  // New keys/threshold for a delegated role: its delegator lists them (and drops keys no role
+  // uses any more) and is re-signed at the next Publish. Metadata of the role signed by the old
+  // keys no longer verifies; a role this repository signs needs SetSigners and Touch too.
+  Status SetDelegatedKeys(std::string_view role, const std::vector<Key>& keys, std::int64_t threshold);
+
   // New keys/threshold for a top-level role; the next Publish writes root N+1. A root key change
   // is signed by the old and the new root keys.
   Status SetRoleKeys(std::string_view role, const RoleSigning& signing);

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "crypto/hash.h"
+#include "crypto/keyfile.h"
 #include "tests/origin/origin_fixture.h"
 
 namespace ferry::origin::testing {
@@ -334,6 +335,94 @@ TEST_F(OriginTest, PluginRolesWarnBeforeExpiryAndAuthorsRenewThem) {
   auto c = Client();
   ASSERT_OK(c.Refresh());
   ASSERT_OK(c.GetTargetInfo("plugins/git/g.hpi"));
+}
+
+// `ferry-origin rotate timestamp` runs beside a serving origin: it writes root N+1 and installs
+// the new online key file. The server notices the new root at its next publish or re-sign and
+// reads the key file again, instead of failing every publish until someone restarts it.
+TEST_F(OriginTest, RotatedOnlineKeyIsPickedUpByARunningServer) {
+  auto keys = LoadKeys({dir_.Join("offline/root-1.key"), dir_.Join("offline/root-2.key")}, std::nullopt);
+  ASSERT_OK(keys);
+  auto admin = OriginService::Open(options_);  // the admin command's own instance
+  ASSERT_OK(admin);
+  auto secret = crypto::Ed25519SecretKey::Generate();
+  const std::string key_path = JoinPath(OnlineKeysDir(options_.data_dir), "timestamp.key");
+  ASSERT_OK(crypto::WriteSecretKeyFile(key_path + ".new", secret, std::nullopt,
+                                       {.overwrite = true}));
+  tuf::Ed25519Signer fresh(std::move(secret));
+  ASSERT_OK(RotateRole(**admin, "timestamp", {(*keys)[0].get(), (*keys)[1].get()}, {&fresh}, 1));
+  ASSERT_EQ(::rename((key_path + ".new").c_str(), key_path.c_str()), 0);
+  // The running server re-signs on schedule and publishes with the new key.
+  now_ += 7 * 3600;
+  auto resigned = svc_->ResignIfDue();
+  ASSERT_OK(resigned);
+  EXPECT_TRUE(*resigned);
+  AddPluginGit();
+  const TokenRecord token = Token("plugin:git");
+  ASSERT_OK(UploadBytes(token, "git", "g.hpi", "bytes"));
+  ASSERT_OK(svc_->SubmitPluginRole(token, "git", *AuthorRole("git", "g.hpi", "bytes", "1")));
+  auto c = Client();
+  ASSERT_OK(c.Refresh());
+  EXPECT_EQ(c.trusted()->root().body.version, 2);
+  EXPECT_EQ(c.trusted()->timestamp()->signatures.front().keyid, fresh.keyid());
+  ASSERT_OK(c.GetTargetInfo("plugins/git/g.hpi"));
+}
+
+// An author leaves, another joins: the delegation lists the new keys; the old author can no
+// longer publish, and the new one makes the plugin's files available again by renewing.
+TEST_F(OriginTest, PluginAuthorsAreReplacedByTheAdministrator) {
+  AddPluginGit();
+  const TokenRecord token = Token("plugin:git");
+  ASSERT_OK(UploadBytes(token, "git", "g.hpi", "v1 bytes"));
+  ASSERT_OK(svc_->SubmitPluginRole(token, "git", *AuthorRole("git", "g.hpi", "v1 bytes", "1")));
+  auto bob = tuf::Ed25519Signer::Generate();
+  ASSERT_OK(SetPluginAuthors(*svc_, "git", {{"bob", bob->public_key()}}, *targets_key_));
+  auto authors = svc_->catalog().ListAuthors("git");
+  ASSERT_OK(authors);
+  ASSERT_EQ(authors->size(), 1u);
+  EXPECT_EQ((*authors)[0].name, "bob");
+  // Alice (author_) is out: her next version is refused.
+  ASSERT_OK(UploadBytes(token, "git", "g2.hpi", "v2 bytes"));
+  EXPECT_FALSE(svc_->SubmitPluginRole(token, "git", *AuthorRole("git", "g2.hpi", "v2 bytes", "2")).ok());
+  // Alice's signed role no longer verifies for clients; Bob renews it and it does again.
+  auto c = Client();
+  ASSERT_OK(c.Refresh());
+  EXPECT_FALSE(c.GetTargetInfo("plugins/git/g.hpi").ok());
+  auto md = tuf::ParseMetadata<tuf::Targets>(ferry::testing::ReadFileOrDie(
+      JoinPath(RepoDir(options_.data_dir), "metadata/" + CurrentRoleFile("plugins.git"))));
+  ASSERT_OK(md);
+  auto renewed = client::SignRenewedRoleVersion(md->body, *bob, now_ + 60);
+  ASSERT_OK(renewed);
+  ASSERT_OK(svc_->SubmitPluginRole(token, "git", *renewed));
+  auto c2 = Client("client2");
+  ASSERT_OK(c2.Refresh());
+  ASSERT_OK(c2.GetTargetInfo("plugins/git/g.hpi"));
+  EXPECT_ERRC(SetPluginAuthors(*svc_, "nope", {{"bob", bob->public_key()}}, *targets_key_),
+              Errc::kNotFound);
+}
+
+// The online mirrors key rotated by the administrator beside a running server: the delegation
+// lists the new key, the role is re-signed with it, and the server picks up the new key file.
+TEST_F(OriginTest, MirrorsKeyRotationReachesTheRunningServer) {
+  auto admin = OriginService::Open(options_);
+  ASSERT_OK(admin);
+  auto secret = crypto::Ed25519SecretKey::Generate();
+  const std::string key_path = JoinPath(OnlineKeysDir(options_.data_dir), "mirrors.key");
+  ASSERT_OK(crypto::WriteSecretKeyFile(key_path + ".new", secret, std::nullopt, {.overwrite = true}));
+  tuf::Ed25519Signer fresh(std::move(secret));
+  ASSERT_OK(RotateDelegatedRole(**admin, "mirrors", fresh, *targets_key_));
+  ASSERT_EQ(::rename((key_path + ".new").c_str(), key_path.c_str()), 0);
+  EXPECT_ERRC(RotateDelegatedRole(**admin, "targets", fresh, *targets_key_), Errc::kInvalidArgument);
+  now_ += 4 * 86400;  // the mirrors role is due for re-signing
+  auto resigned = svc_->ResignIfDue();
+  ASSERT_OK(resigned);
+  auto c = Client();
+  ASSERT_OK(c.Refresh());
+  auto mirrors = c.LoadRole("mirrors", tuf::kTargets);
+  ASSERT_OK(mirrors);
+  const auto* delegations = c.trusted()->targets()->body.delegations ? &*c.trusted()->targets()->body.delegations : nullptr;
+  ASSERT_NE(delegations, nullptr);
+  EXPECT_EQ(delegations->FindRole("mirrors")->keyids, std::vector<std::string>{fresh.keyid()});
 }
 
 TEST_F(OriginTest, RotateTimestampKeyClientsFollow) {
