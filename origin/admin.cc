@@ -1,5 +1,7 @@
 #include "origin/admin.h"
 
+#include <cstdio>
+
 #include "base/fs.h"
 #include "crypto/hash.h"
 #include "crypto/keyfile.h"
@@ -176,14 +178,33 @@ Result<PublishResult> AddRelease(OriginService& svc, const std::string& file,
     return Error(Errc::kInvalidArgument, "release paths start with release/ (got " + target_path + ")");
   }
   FERRY_TRY(tuf::CheckSafeTargetPath(target_path));
-  FERRY_ASSIGN_OR_RETURN(std::string bytes, ReadFile(file, {.max_size = svc.options().max_upload_bytes}));
-  FERRY_ASSIGN_OR_RETURN(store::BlobInfo blob, svc.blobs().Put(bytes));
   const auto* ed = dynamic_cast<const tuf::Ed25519Signer*>(&targets_key);
   if (ed == nullptr) return Error(Errc::kUnsupported, "the targets key must be an ed25519 key");
+  // Streamed into the store (hashed as written) and into minisign's prehash, in one pass.
+  store::BlobWriteOptions wo;
+  wo.max_length = svc.options().max_upload_bytes;
+  FERRY_ASSIGN_OR_RETURN(auto writer, svc.blobs().NewWriter(wo));
+  crypto::MinisignHasher prehash;
+  {
+    std::FILE* in = std::fopen(file.c_str(), "rb");
+    if (in == nullptr) return Error(Errc::kIoError, "cannot open " + file + ": " + ErrnoText(errno));
+    std::vector<char> buf(1 << 20);
+    std::size_t n;
+    Status st = OkStatus();
+    while (st.ok() && (n = std::fread(buf.data(), 1, buf.size(), in)) > 0) {
+      const std::string_view chunk(buf.data(), n);
+      prehash.Update(chunk);
+      st = writer->Write(AsBytes(chunk));
+    }
+    const bool failed = std::ferror(in) != 0;
+    std::fclose(in);
+    FERRY_TRY(st);
+    if (failed) return Error(Errc::kIoError, "cannot read " + file);
+  }
+  FERRY_ASSIGN_OR_RETURN(store::BlobInfo blob, writer->Commit());
   const auto mpub = crypto::MinisignPublicKey::FromSecretKey(ed->secret());
   FERRY_ASSIGN_OR_RETURN(std::string minisig,
-                         crypto::MinisignSign(ed->secret(), mpub.key_id(),
-                                              crypto::MinisignPrehashBytes(AsBytes(bytes)),
+                         crypto::MinisignSign(ed->secret(), mpub.key_id(), prehash.Finish(),
                                               "ferry " + target_path + " " + package + " " + version));
   json::Object ferry;
   ferry.Set("package", package);
