@@ -38,6 +38,7 @@ const std::set<std::string>& MirrorConfigKeys() {
                                               "sync.gc_grace",
                                               "sync.stale_after",
                                               "limits.download_rate",
+                                              "limits.serve_rate",
                                               "limits.disk_quota",
                                               "origin.url",
                                               "origin.token_file",
@@ -125,6 +126,7 @@ Result<MirrorConfig> ParseMirrorConfig(const Config& c) {
   FERRY_ASSIGN_OR_RETURN(m.stale_after_seconds,
                          c.GetDurationSeconds("sync.stale_after", m.stale_after_seconds));
   FERRY_ASSIGN_OR_RETURN(m.download_rate, c.GetSize("limits.download_rate", m.download_rate));
+  FERRY_ASSIGN_OR_RETURN(m.serve_rate, c.GetSize("limits.serve_rate", m.serve_rate));
   FERRY_ASSIGN_OR_RETURN(m.disk_quota, c.GetSize("limits.disk_quota", m.disk_quota));
   FERRY_ASSIGN_OR_RETURN(m.origin_url, c.GetString("origin.url"));
   FERRY_ASSIGN_OR_RETURN(m.token_file, c.GetString("origin.token_file"));

@@ -50,6 +50,7 @@ struct MirrorConfig {
 
   // [limits]
   std::uint64_t download_rate = 0;  // bytes/s for the mirror's own downloads; 0: unlimited
+  std::uint64_t serve_rate = 0;     // bytes/s of file bodies served to clients; 0: unlimited
   std::uint64_t disk_quota = 0;     // bytes of target blobs; 0: unlimited
 
   // [origin]: registration and heartbeats (a private mirror leaves url empty).

@@ -82,6 +82,7 @@ int CmdServe(int argc, char** argv) {
   if (!svc) return Fail(svc.error());
   const MirrorConfig& c = (*svc)->config();
   net::ServerOptions so;
+  so.file_bytes_per_second = c.serve_rate;
   so.listen.clear();
   std::vector<std::string> labels;
   if (!c.listen.empty()) {

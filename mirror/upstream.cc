@@ -20,30 +20,6 @@ std::string TrimBaseUrl(std::string_view url) {
   return std::string(url);
 }
 
-void RateLimiter::Consume(std::uint64_t n) {
-  if (rate_ == 0 || n == 0) return;
-  std::chrono::steady_clock::duration wait{};
-  {
-    std::lock_guard lock(mu_);
-    const auto now = std::chrono::steady_clock::now();
-    if (!started_) {
-      started_ = true;
-      last_ = now;
-      tokens_ = static_cast<double>(rate_);  // one second of burst to start with
-    }
-    const double elapsed = std::chrono::duration<double>(now - last_).count();
-    last_ = now;
-    tokens_ = std::min(static_cast<double>(rate_), tokens_ + elapsed * static_cast<double>(rate_));
-    tokens_ -= static_cast<double>(n);
-    if (tokens_ < 0) {
-      wait = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-          std::chrono::duration<double>(-tokens_ / static_cast<double>(rate_)));
-    }
-  }
-  // The debt stays in the bucket: concurrent callers each wait for their share.
-  if (wait.count() > 0) std::this_thread::sleep_for(wait);
-}
-
 HttpUpstream::HttpUpstream(HttpUpstreamOptions options)
     : options_(std::move(options)), base_(TrimBaseUrl(options_.base_url)) {}
 

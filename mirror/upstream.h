@@ -26,6 +26,8 @@
 #include <vector>
 
 #include "base/bytes.h"
+#include "base/rate_limiter.h"
+#include "base/rate_limiter.h"
 #include "base/result.h"
 #include "net/http_client.h"
 
@@ -62,23 +64,6 @@ class Upstream {
   }
   // For messages: the base URL.
   virtual std::string Describe() const = 0;
-};
-
-// A token bucket over wall-clock time: Consume(n) blocks the caller until n more bytes fit under
-// `bytes_per_second` (averaged over about one second of burst). 0 means unlimited.
-class RateLimiter {
- public:
-  explicit RateLimiter(std::uint64_t bytes_per_second) : rate_(bytes_per_second) {}
-  // Blocks as needed; returns at once when unlimited. Waits are bounded by n / rate.
-  void Consume(std::uint64_t n);
-  std::uint64_t rate() const { return rate_; }
-
- private:
-  const std::uint64_t rate_;
-  std::mutex mu_;
-  double tokens_ = 0;  // guarded by mu_; may go negative (debt paid by sleeping)
-  std::chrono::steady_clock::time_point last_{};  // guarded by mu_
-  bool started_ = false;                          // guarded by mu_
 };
 
 struct HttpUpstreamOptions {

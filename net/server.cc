@@ -3,6 +3,8 @@
 // sendfile, graceful shutdown. See server.h for the contract and docs/http.md for the limits.
 #include "net/server.h"
 
+#include "base/rate_limiter.h"
+
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
@@ -202,7 +204,8 @@ struct ListenerState {
 
 class Server::Impl {
  public:
-  explicit Impl(ServerOptions options) : opts_(std::move(options)) {
+  explicit Impl(ServerOptions options)
+      : file_limiter_(options.file_bytes_per_second), opts_(std::move(options)) {
     opts_.io_threads = std::max(1, opts_.io_threads);
     opts_.worker_threads = std::max(1, opts_.worker_threads);
   }
@@ -451,6 +454,7 @@ class Server::Impl {
   std::atomic<std::uint64_t> accepted_{0}, rejected_{0}, open_{0}, requests_{0};
   std::array<std::atomic<std::uint64_t>, 6> by_class_{};
   std::atomic<std::uint64_t> bytes_sent_{0}, bytes_received_{0}, timeouts_{0}, sendfile_bytes_{0};
+  RateLimiter file_limiter_;  // ServerOptions::file_bytes_per_second
 
  private:
   Status OpenListener(const ListenOptions& lo) {
@@ -591,6 +595,9 @@ class Session final : public ConnectionBase, public std::enable_shared_from_this
   asio::awaitable<Reply> CallHandler(const Route& route, Request& req);
   asio::awaitable<bool> WriteAll(std::string_view data);
   asio::awaitable<bool> WaitWritable();
+  // Pays for `n` file-body bytes just sent under ServerOptions::file_bytes_per_second: waits
+  // while the server is over its cap.
+  asio::awaitable<void> Throttle(std::uint64_t n);
   asio::awaitable<bool> WriteResponse(Response& r, const std::string& method, int version_minor,
                                       bool keep_alive, std::uint64_t* body_bytes);
   asio::awaitable<bool> WriteFile(FileResponse& f, Request& req, bool keep_alive, int* status,
@@ -1053,6 +1060,16 @@ asio::awaitable<bool> Session<Stream>::WriteAll(std::string_view data) {
 }
 
 template <class Stream>
+asio::awaitable<void> Session<Stream>::Throttle(std::uint64_t n) {
+  const auto wait = srv_.file_limiter_.Charge(n);
+  if (wait.count() <= 0) co_return;
+  asio::steady_timer timer(stream_.get_executor());
+  timer.expires_after(wait);
+  auto [ec] = co_await timer.async_wait(kNoThrow);
+  (void)ec;
+}
+
+template <class Stream>
 asio::awaitable<bool> Session<Stream>::WaitWritable() {
   const std::uint64_t gen = ++watchdog_gen_;
   watchdog_fired_ = false;
@@ -1213,6 +1230,7 @@ asio::awaitable<bool> Session<Stream>::WriteFile(FileResponse& f, Request& req, 
     }
     if (!co_await WriteAll(out)) co_return false;
     *body_bytes += plan.length;
+    co_await Throttle(plan.length);
     co_return true;
   }
   if constexpr (!kTls) {
@@ -1226,15 +1244,21 @@ asio::awaitable<bool> Session<Stream>::WriteFile(FileResponse& f, Request& req, 
     socket().native_non_blocking(true, ec);
     bool ok = head_ok && !ec;
     std::uint64_t since_yield = 0;
+    // Under a bandwidth cap, small steps so the wait between them stays short.
+    const std::uint64_t step = opts_.file_bytes_per_second > 0 ? 64 * 1024 : 1 << 30;
     while (ok && remaining > 0) {
-      const std::size_t want =
-          static_cast<std::size_t>(std::min<std::uint64_t>(remaining, 1 << 30));
+      const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(remaining, step));
       const ssize_t n = ::sendfile(fd_sock, fd.get(), &offset, want);
       if (n > 0) {
         remaining -= static_cast<std::uint64_t>(n);
         *body_bytes += static_cast<std::uint64_t>(n);
         srv_.bytes_sent_.fetch_add(static_cast<std::uint64_t>(n));
         srv_.sendfile_bytes_.fetch_add(static_cast<std::uint64_t>(n));
+        if (opts_.file_bytes_per_second > 0) {
+          co_await Throttle(static_cast<std::uint64_t>(n));
+          since_yield = 0;
+          continue;
+        }
         since_yield += static_cast<std::uint64_t>(n);
         if (since_yield >= kSendfileYieldBytes) {
           // A fast reader must not monopolize the I/O thread.
@@ -1278,6 +1302,7 @@ asio::awaitable<bool> Session<Stream>::WriteFile(FileResponse& f, Request& req, 
         co_return false;
       }
       *body_bytes += static_cast<std::uint64_t>(n);
+      co_await Throttle(static_cast<std::uint64_t>(n));
     }
     co_return true;
   }

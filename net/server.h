@@ -101,6 +101,9 @@ struct ServerOptions {
   std::size_t max_requests_per_connection = 10000;
   // Buffer of the copying file path (TLS).
   std::size_t file_copy_buffer_bytes = 128 * 1024;
+  // Bandwidth cap over every file body this server sends, in bytes per second (0: none). A
+  // token bucket with one second of burst; a connection over the cap waits between chunks.
+  std::uint64_t file_bytes_per_second = 0;
   // Lingering close: after a response that closes a connection with unread request bytes, keep
   // reading (and discarding) for at most this long / this many bytes, so the client sees the
   // response instead of a reset.

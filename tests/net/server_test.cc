@@ -347,6 +347,36 @@ TEST_F(ServerTest, SendfileOf64MiBIsByteExactAlsoWithRange) {
   EXPECT_GE(server_->metrics().sendfile_bytes, kSize + (last - first + 1));
 }
 
+// ServerOptions::file_bytes_per_second caps all file bodies together (a mirror's serve_rate):
+// two clients fetching 384 KiB each under 256 KiB/s (one second of burst) need at least 2 s,
+// and both get every byte. A lower bound only: a slow machine cannot make it fail.
+TEST_F(ServerTest, BandwidthCapSlowsFileBodiesAcrossConnections) {
+  constexpr std::uint64_t kSize = 384 * 1024;
+  ASSERT_TRUE(testing::WritePatternFile(dir_.Join("capped"), kSize));
+  ServerOptions o = Options();
+  o.file_bytes_per_second = 256 * 1024;
+  Start(std::move(o), /*use_defaults=*/false);
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<StreamedCheck> results(2);
+  std::vector<std::thread> clients;
+  for (auto& result : results) {
+    clients.emplace_back([&] {
+      RawSocket s(port_);
+      s.Send(Get("/blob/capped"));
+      result = ReadPatternResponse(s, 0);
+    });
+  }
+  for (auto& t : clients) t.join();
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  for (const auto& r : results) {
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.received, kSize);
+    EXPECT_TRUE(r.matches);
+  }
+  EXPECT_GE(secs, 1.5);
+}
+
 TEST_F(ServerTest, ExpectContinueRejectedWithoutReadingTheBody) {
   Start();
   RawSocket s(port_);
