@@ -238,6 +238,13 @@ int CmdGet(const std::vector<std::string>& args) {
   auto t = (*s)->Find(f.positional()[0]);
   if (!t) return Report(t.error(), ExitFor(t.error()));
   std::string dest = f.Get("o").value_or(t->path.substr(t->path.rfind('/') + 1));
+  if (!f.Get("o") && (dest.empty() || dest[0] == '.')) {
+    // Signed metadata of another repository could name a dot-file (.bashrc): never written
+    // into the current directory without the user saying so.
+    return Report(Error(Errc::kInvalidArgument, "the file name of " + t->path +
+                                                    " starts with '.'; give -o PATH to write it"),
+                  kExitUsage);
+  }
   if ((*s)->updater().IsCached(*t, dest)) {
     (void)(*s)->Download(*t, dest);  // records it as installed
     std::printf("%s is already up to date (%s)\n", dest.c_str(), t->path.c_str());

@@ -163,9 +163,14 @@ class Catalog {
   virtual Status AddOrUpdateMirror(const MirrorRecord& mirror) = 0;
   virtual Result<std::optional<MirrorRecord>> FindMirror(const std::string& name) = 0;
   virtual Result<std::vector<MirrorRecord>> ListMirrors() = 0;
+  // The prober's verdict; a no-op for a mirror an administrator disabled.
   virtual Status UpdateMirrorHealth(const std::string& name, const std::string& state,
                                     const std::string& reason, std::int64_t timestamp_version,
                                     std::int64_t snapshot_version, UnixTime probed_at) = 0;
+  // An administrator's decision: disabled (out of mirrors.json and redirects, never probed,
+  // kept across re-registration) or, re-enabled, quarantined until a full re-check passes.
+  virtual Status SetMirrorDisabled(const std::string& name, bool disabled,
+                                   const std::string& reason) = 0;
   virtual Status RecordHeartbeat(const std::string& name, const std::string& statement,
                                  UnixTime at) = 0;
 

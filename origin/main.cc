@@ -240,6 +240,48 @@ int CmdPlugin(int argc, char** argv) {
   return 0;
 }
 
+int CmdMirror(int argc, char** argv) {
+  const std::string sub = argc >= 3 ? argv[2] : "";
+  if (sub != "list" && sub != "disable" && sub != "enable") {
+    std::printf(
+        "usage: ferry-origin mirror list\n"
+        "       ferry-origin mirror disable NAME [--reason TEXT]\n"
+        "       ferry-origin mirror enable NAME\n"
+        "disable: out of mirrors.json and redirects at once, never probed, kept across\n"
+        "re-registration. enable: back after a full re-check of every file it should hold.\n");
+    return sub.empty() ? 2 : (sub == "--help" ? 0 : 2);
+  }
+  Flags f("ferry-origin mirror " + sub, "The mirror registry.");
+  CommonFlags(f);
+  if (sub != "list") f.Positional("NAME", "mirror name (from mirror list)");
+  if (sub == "disable") f.Option("reason", "TEXT", "why (shown in the registry)", "disabled by an administrator");
+  if (int rc = RunFlags(f, argc - 1, argv + 1); rc != 0) return rc < 0 ? 0 : rc;
+  auto svc = OpenService(f);
+  if (!svc) return Fail(svc.error());
+  Catalog& catalog = (*svc)->catalog();
+  if (sub == "list") {
+    auto mirrors = catalog.ListMirrors();
+    if (!mirrors) return Fail(mirrors.error());
+    std::printf("%-16s %-12s %-6s %-40s %s\n", "NAME", "STATE", "REGION", "URL", "REASON");
+    for (const auto& m : *mirrors) {
+      std::printf("%-16s %-12s %-6s %-40s %s\n", m.name.c_str(), m.state.c_str(), m.region.c_str(),
+                  m.url.c_str(), m.state_reason.c_str());
+    }
+    return 0;
+  }
+  const std::string name = f.positional()[0];
+  const bool disable = sub == "disable";
+  const std::string reason = disable ? "disabled: " + *f.Get("reason")
+                                     : "re-enabled: a full re-check runs at the next probe";
+  if (Status st = catalog.SetMirrorDisabled(name, disable, reason); !st) return Fail(st.error());
+  (void)catalog.Audit("admin", "mirror " + sub, name + ": " + reason, NowUnix());
+  std::printf("mirror %s %s%s\n", name.c_str(), disable ? "disabled" : "enabled",
+              disable ? "; the running origin drops it from mirrors.json at its next probe and "
+                        "from redirects within a second"
+                      : "; it returns once a probe has re-checked every file it should hold");
+  return 0;
+}
+
 int CmdToken(int argc, char** argv) {
   const std::string sub = argc >= 3 ? argv[2] : "";
   if (sub != "issue" && sub != "list" && sub != "revoke") {
@@ -531,10 +573,11 @@ void Usage() {
       "commands:\n"
       "  init              create keys, the catalog and repository version 1\n"
       "  serve             run the origin server\n"
-      "  plugin add|list   register a plugin and its authors' keys; list plugins\n"
+      "  plugin add|authors|list   register a plugin, replace its authors' keys, list\n"
+      "  mirror list|disable|enable   the mirror registry\n"
       "  token issue|list|revoke   API tokens for authors, mirrors and admins\n"
       "  release add       publish a release artifact (offline targets key)\n"
-      "  rotate ROLE       give a role new keys (offline root keys)\n"
+      "  rotate ROLE       give a role new keys (offline root or targets keys)\n"
       "  resign            re-sign online roles now, or root/targets with offline keys\n"
       "  status            role versions, expiry dates, warnings\n"
       "  gc                delete never-published uploads after the grace period\n"
@@ -571,7 +614,7 @@ int Main(int argc, char** argv) {
   static const std::map<std::string, Command> kCommands = {
       {"init", CmdInit},       {"serve", Serve},      {"plugin", CmdPlugin}, {"token", CmdToken},
       {"release", CmdRelease}, {"rotate", CmdRotate}, {"resign", CmdResign}, {"status", CmdStatus},
-      {"gc", CmdGc},           {"fsck", CmdFsck}};
+      {"gc", CmdGc},           {"fsck", CmdFsck},     {"mirror", CmdMirror}};
   auto it = kCommands.find(argv[1]);
   if (it == kCommands.end()) {
     std::fprintf(stderr, "ferry-origin: unknown command %s\n", argv[1]);

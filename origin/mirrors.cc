@@ -251,6 +251,7 @@ Status MirrorDirector::Probe(net::HttpClient& http, bool all) {
   const UnixTime now = svc_.options().clock();
   for (const auto& m : mirrors) {
     if (!all && targets.count(m.name) == 0) continue;
+    if (m.state == "disabled") continue;  // an administrator's decision, not the prober's
     ProbeOutcome o = ProbeMirror(http, m, *origin_ts, root, artifacts);
     if (m.state == "quarantined" && o.state != "healthy" && o.state != "quarantined") {
       // Out of quarantine only through a full re-check that passes (ProbeMirror checks every
@@ -379,7 +380,9 @@ void MirrorDirector::PushNotices() {
   if (!mirrors) return;
   std::vector<std::string> urls;
   for (const auto& m : *mirrors) {
-    if (!m.push_url.empty() && m.state != "quarantined") urls.push_back(m.push_url);
+    if (!m.push_url.empty() && m.state != "quarantined" && m.state != "disabled") {
+      urls.push_back(m.push_url);
+    }
   }
   const std::string timestamp = svc_.CurrentTimestamp();
   // In parallel (at most 16 at a time), so a dead mirror's retries delay nobody else: each gets

@@ -9,6 +9,9 @@
 //   unreachable  its timestamp could not be fetched
 //   quarantined  it served bytes that do not verify (a bad signature or a wrong file); it stays
 //                out until a full re-check of every file it should hold passes
+//   disabled     an administrator took it out (`ferry-origin mirror disable`); never probed,
+//                kept across re-registration; `mirror enable` makes it quarantined, so it
+//                returns only after a full re-check
 // Only healthy mirrors are listed in mirrors.json and receive redirects.
 //
 // Thread safety: all methods may be called concurrently.

@@ -502,7 +502,7 @@ class SqliteCatalog final : public Catalog {
     std::lock_guard lock(mu_);
     FERRY_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(
         "UPDATE mirrors SET state = ?2, state_reason = ?3, timestamp_version = ?4, "
-        "snapshot_version = ?5, last_probe = ?6 WHERE name = ?1"));
+        "snapshot_version = ?5, last_probe = ?6 WHERE name = ?1 AND state != 'disabled'"));
     FERRY_TRY(s.BindText(1, name));
     FERRY_TRY(s.BindText(2, state));
     FERRY_TRY(s.BindText(3, reason));
@@ -510,7 +510,28 @@ class SqliteCatalog final : public Catalog {
     FERRY_TRY(s.BindInt64(5, snapshot_version));
     FERRY_TRY(s.BindInt64(6, probed_at));
     FERRY_TRY(s.Run());
+    if (db_.Changes() == 0) return MirrorExistsLocked(name);  // disabled meanwhile: kept
+    return OkStatus();
+  }
+
+  Status SetMirrorDisabled(const std::string& name, bool disabled,
+                           const std::string& reason) override {
+    std::lock_guard lock(mu_);
+    FERRY_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(
+        "UPDATE mirrors SET state = ?2, state_reason = ?3 WHERE name = ?1"));
+    FERRY_TRY(s.BindText(1, name));
+    FERRY_TRY(s.BindText(2, disabled ? "disabled" : "quarantined"));
+    FERRY_TRY(s.BindText(3, reason));
+    FERRY_TRY(s.Run());
     if (db_.Changes() == 0) return Error(Errc::kNotFound, "no mirror named " + name);
+    return OkStatus();
+  }
+
+  Status MirrorExistsLocked(const std::string& name) {
+    FERRY_ASSIGN_OR_RETURN(Stmt q, db_.Prepare("SELECT 1 FROM mirrors WHERE name = ?1"));
+    FERRY_TRY(q.BindText(1, name));
+    FERRY_ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) return Error(Errc::kNotFound, "no mirror named " + name);
     return OkStatus();
   }
 

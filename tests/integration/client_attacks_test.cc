@@ -291,6 +291,53 @@ TEST_F(ClientAttackTest, UnsafeRoleNamesAndTargetPaths) {
   EXPECT_TRUE(Files(meta_).count("..%2Fevil.json")) << r.err;
 }
 
+// Another repository's signed metadata may name a target ".bashrc": `ferry get` without -o never
+// writes a dot-file into the current directory.
+TEST_F(ClientAttackTest, GetNeverWritesADotFileWithoutBeingTold) {
+  json::Object f;
+  f.Set("length", 4);
+  json::Object h;
+  h.Set("sha256", crypto::Sha256Hex("evil"));
+  f.Set("hashes", std::move(h));
+  std::string targets = Resign(repo_->MetadataBytes(kTargets), [&](json::Object& s) {
+    s.Set("version", 3);
+    s.Find("targets")->as_object().Set("release/.bashrc", std::move(f));
+  }, {targets_key_});
+  std::string snap = Resign(repo_->MetadataBytes(kSnapshot), [&](json::Object& s) {
+    s.Set("version", 3);
+    s.Find("meta")->as_object().Find("targets.json")->as_object().Set("version", 3);
+  }, {snapshot_key_});
+  std::string ts = Resign(repo_->MetadataBytes(kTimestamp), [&](json::Object& s) {
+    s.Set("version", 3);
+    json::Object m;
+    m.Set("version", 3);
+    json::Object meta;
+    meta.Set("snapshot.json", std::move(m));
+    s.Set("meta", std::move(meta));
+  }, {timestamp_key_});
+  server_.SetScript("metadata/timestamp.json", Script::Body(ts));
+  server_.SetFile("metadata/3.snapshot.json", snap);
+  server_.SetFile("metadata/3.targets.json", targets);
+  server_.SetFile("targets/release/" + crypto::Sha256Hex("evil") + "..bashrc", "evil");
+  const std::string home = dir_.Join("home"), cwd = dir_.Join("cwd");
+  ASSERT_OK(MakeDirs(cwd));
+  const std::map<std::string, std::string> env = {{"FERRY_HOME", home}};
+  auto origin = server_.url();
+  origin.pop_back();
+  RunResult r = RunProcess({BinPath("ferry"), "init", origin, "--root", WriteRoot()}, env);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = RunProcess({"/bin/sh", "-c", "cd '" + cwd + "' && exec '" + BinPath("ferry") +
+                                       "' get release/.bashrc"},
+                 env);
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("give -o PATH"), std::string::npos) << r.err;
+  EXPECT_TRUE(Files(cwd).empty());
+  // Told where, it downloads (the bytes verify: the metadata is validly signed).
+  r = RunProcess({BinPath("ferry"), "get", "release/.bashrc", "-o", cwd + "/bashrc-copy"}, env);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Files(cwd), std::set<std::string>{"bashrc-copy"});
+}
+
 TEST_F(ClientAttackTest, ExitCodeIsOneForEveryFailure) {
   RunResult help = Tuf({"--help"});
   EXPECT_EQ(help.exit_code, 0);

@@ -59,10 +59,16 @@ TEST_F(RepoFilesTest, CachePolicyOfTheLayout) {
   EXPECT_EQ(f->cache_control, "public, max-age=31536000, immutable");
   EXPECT_EQ(f->etag, "\"" + kSha + "\"");
   EXPECT_FALSE(f->headers.Has("Vary"));  // no compressed variants configured
+  // reliability.md §4.33: a target is never rendered by a browser, whatever its name.
+  EXPECT_EQ(f->content_type, "application/octet-stream");
+  EXPECT_EQ(f->headers.GetOr("Content-Disposition", ""), "attachment");
+  EXPECT_EQ(f->headers.GetOr("X-Content-Type-Options", ""), "nosniff");
   r = Serve("/metadata/timestamp.json");
   f = std::get_if<FileResponse>(&r);
   ASSERT_NE(f, nullptr);
   EXPECT_EQ(f->cache_control, "public, max-age=60");
+  EXPECT_EQ(f->content_type, "application/json");
+  EXPECT_EQ(f->headers.GetOr("X-Content-Type-Options", ""), "nosniff");
   r = Serve("/metadata/2.root.json");
   auto* resp = std::get_if<Response>(&r);
   ASSERT_NE(resp, nullptr);

@@ -3,6 +3,7 @@
 #include "origin/mirrors.h"
 
 #include <filesystem>
+#include <thread>
 
 #include "crypto/hash.h"
 #include "net/repo_files.h"
@@ -273,6 +274,41 @@ TEST_F(DirectorTest, PushNoticesReachEveryMirrorAndRetryFailures) {
   EXPECT_EQ(count(b), 1);
   EXPECT_EQ(count(failing), 3);
   EXPECT_EQ(count(bad), 0);
+}
+
+// An administrator disables a mirror that passes every probe (e.g. it logs its clients): it is
+// out of mirrors.json and redirects, the prober leaves it alone, re-registering does not bring it
+// back; enabled again, it returns only after a full re-check.
+TEST_F(DirectorTest, DisabledMirrorsStayOutUntilEnabledAndRechecked) {
+  ScriptedServer m;
+  auto key = tuf::Ed25519Signer::Generate();
+  Sync(m);
+  ASSERT_OK(director_->Register(mirror_token_, Registration("m", m, "eu", *key)));
+  ASSERT_OK(director_->Probe(*http_));
+  ASSERT_EQ(State("m").substr(0, 7), "healthy");
+  ASSERT_OK(svc_->catalog().SetMirrorDisabled("m", true, "disabled: logs clients"));
+  EXPECT_ERRC(svc_->catalog().SetMirrorDisabled("nope", true, ""), Errc::kNotFound);
+  m.ClearRequests();
+  ASSERT_OK(director_->Probe(*http_));
+  EXPECT_EQ(State("m"), "disabled (disabled: logs clients)");
+  EXPECT_TRUE(m.Requests().empty());  // not probed
+  ASSERT_OK(director_->Register(mirror_token_, Registration("m", m, "eu", *key)));
+  ASSERT_OK(director_->Probe(*http_));
+  EXPECT_EQ(State("m").substr(0, 8), "disabled");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // the redirector's registry view
+  auto r = director_->Choose("release/r-1.tar", "eu", "127.0.0.1:1");
+  ASSERT_OK(r);
+  EXPECT_TRUE(r->location.empty()) << r->location;
+  auto c = Client();
+  auto info = c.GetTargetInfo("mirrors.json");
+  ASSERT_OK(info);
+  ASSERT_OK(c.DownloadTarget(*info, dir_.Join("mirrors.json")));
+  EXPECT_EQ(ferry::testing::ReadFileOrDie(dir_.Join("mirrors.json")).find("\"m\""), std::string::npos);
+  // Enabled: quarantined, so the next probe checks every file; then healthy.
+  ASSERT_OK(svc_->catalog().SetMirrorDisabled("m", false, "re-enabled"));
+  EXPECT_EQ(State("m").substr(0, 11), "quarantined");
+  ASSERT_OK(director_->Probe(*http_));
+  EXPECT_EQ(State("m").substr(0, 7), "healthy") << State("m");
 }
 
 TEST_F(DirectorTest, HeartbeatsMustBeSignedAndFresh) {

@@ -173,6 +173,52 @@ TEST_F(OriginTest, SubmissionsAreChecked) {
   EXPECT_EQ(svc_->Report().artifacts, 1u);
 }
 
+// reliability.md §4.28: a role version that drops a published file is refused (files are never
+// unpublished by their authors), and so is one that changes a published file's bytes.
+TEST_F(OriginTest, SubmissionsNeverDropOrChangePublishedFiles) {
+  AddPluginGit();
+  const TokenRecord token = Token("plugin:git");
+  ASSERT_OK(UploadBytes(token, "git", "g.hpi", "one"));
+  ASSERT_OK(svc_->SubmitPluginRole(token, "git", *AuthorRole("git", "g.hpi", "one", "1")));
+  ASSERT_OK(UploadBytes(token, "git", "g2.hpi", "two"));
+  auto next = AuthorRole("git", "g2.hpi", "two", "2");
+  ASSERT_OK(next);
+  auto md = tuf::ParseMetadata<tuf::Targets>(*next);
+  ASSERT_OK(md);
+  tuf::Targets dropped = md->body;
+  dropped.targets.erase("plugins/git/g.hpi");
+  auto st = svc_->SubmitPluginRole(token, "git", tuf::SignEnvelope(tuf::ToJson(dropped), {author_.get()}));
+  EXPECT_ERRC(st, Errc::kInvalidArgument);
+  if (!st.ok()) {
+    EXPECT_NE(st.error().message().find("drops plugins/git/g.hpi"), std::string::npos);
+  }
+  tuf::Targets changed = md->body;
+  changed.targets.at("plugins/git/g.hpi").length += 1;
+  EXPECT_ERRC(svc_->SubmitPluginRole(token, "git",
+                                     tuf::SignEnvelope(tuf::ToJson(changed), {author_.get()})),
+              Errc::kConflict);
+  ASSERT_OK(svc_->SubmitPluginRole(token, "git", *next));  // the honest version is fine
+}
+
+// reliability.md §3.26: the serving origin needs no offline key. With the offline keys gone from
+// the machine, it opens, accepts uploads, publishes and re-signs.
+TEST_F(OriginTest, ServesAndPublishesWithoutOfflineKeys) {
+  AddPluginGit();  // needs the targets key: an administrator's step, done before
+  svc_.reset();
+  std::filesystem::rename(dir_.Join("offline"), dir_.Join("moved-off-the-server"));
+  auto svc = OriginService::Open(options_);
+  ASSERT_OK(svc);
+  svc_ = std::move(*svc);
+  const TokenRecord token = Token("plugin:git");
+  ASSERT_OK(UploadBytes(token, "git", "g.hpi", "bytes"));
+  ASSERT_OK(svc_->SubmitPluginRole(token, "git", *AuthorRole("git", "g.hpi", "bytes", "1")));
+  now_ += 7 * 3600;
+  ASSERT_OK(svc_->ResignIfDue());
+  auto c = Client();
+  ASSERT_OK(c.Refresh());
+  ASSERT_OK(c.GetTargetInfo("plugins/git/g.hpi"));
+}
+
 TEST_F(OriginTest, ConcurrentUploadsOneRowPerVersion) {
   AddPluginGit();
   ASSERT_OK(AddPlugin(*svc_, "svn", {{"bob", author_->public_key()}}, *targets_key_));
