@@ -79,27 +79,40 @@ class Client {
   ~Client();
 
   // The TUF refresh, then the signed mirror list (if the repository has one) orders the sources.
+  // Errors: every verification failure of the trusted set (kRollback, kExpired,
+  // kThresholdNotMet, kBadMetadata, kHashMismatch, kLengthMismatch, ...), kAllSourcesFailed
+  // (each source and its cause listed) or the one source's error, kIoError writing metadata/.
+  // A failure leaves the metadata already verified in place; nothing unverified is kept.
   Status Refresh();
 
   // "NAME", "NAME@VERSION" (packages: custom.ferry.package/version; latest version by natural
-  // order) or a target path. Refreshes first if needed. kNotFound / kTargetNotFound.
+  // order) or a target path. Refreshes first if needed. kNotFound / kTargetNotFound, or the
+  // errors of Refresh and of loading a delegated role.
   Result<tuf::TargetInfo> Find(const std::string& spec);
-  // Every version of a package (releases in targets, files of role plugins.NAME).
+  // Every version of a package (releases in targets, files of role plugins.NAME), oldest first;
+  // empty if there is none. Errors: those of Refresh and of loading plugins.NAME.
   Result<std::vector<tuf::TargetInfo>> Versions(const std::string& package);
 
   // Downloads and verifies `target` to `dest` (not fetched again if already there and
-  // matching), and records it as installed.
+  // matching), and records it as installed. `progress` is called on this thread with bytes so
+  // far and the total. Errors: kHashMismatch / kLengthMismatch / kTooLarge / kTimeout / kIoError
+  // from the one source, or kAllSourcesFailed listing each; nothing is written at `dest` then
+  // (a resumable partial file may stay in the state directory).
   Status Download(const tuf::TargetInfo& target, const std::string& dest,
                   const ProgressFn& progress = nullptr);
 
   // Brings the installed file of `package` (or `dest`) to the latest version: with the signed
   // patch from the installed version when the repository offers one (applied with bounded memory,
   // the result verified against the target's own hashes before it replaces anything), else a
-  // full download. kNotFound if nothing is installed and `dest` is empty.
+  // full download. kNotFound if nothing is installed and `dest` is empty; otherwise the errors
+  // of Find and Download (a patch that fails to apply or to verify falls back to the full file).
   Result<UpdateResult> Update(const std::string& package, const std::string& dest = "",
                               const ProgressFn& progress = nullptr);
 
+  // What Download/Update last installed for `package` (installed.json), if anything.
   std::optional<InstalledFile> Installed(const std::string& package) const;
+  // The updater underneath: its sources() are the current order (mirrors, then the origin),
+  // SetSources replaces them, last_target_source() names who served the last download.
   Updater& updater() { return *updater_; }
   const std::string& state_dir() const { return state_; }
   const std::string& origin() const { return origin_; }

@@ -2,6 +2,9 @@
 // persistence, lazy delegation loading, downloads, failover, resume, limits.
 #include "client/updater.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <set>
 
@@ -393,6 +396,37 @@ TEST_F(UpdaterTest, CorruptPartialIsDiscardedAndRefetched) {
   EXPECT_EQ(fetcher_->ranges.back(), 0u);
   EXPECT_TRUE(reported_.empty()) << reported_.front();
   EXPECT_EQ(u.last_target_source().name, "a");
+}
+
+// The partial file on another file system than the destination (here /dev/shm): the verified
+// bytes are copied (streamed, hashed again) into a temp file beside the destination, renamed into
+// place, and the partial is removed.
+TEST_F(UpdaterTest, DownloadAcrossFileSystemsIsCopiedAndVerified) {
+  struct stat shm, tmp;
+  if (::stat("/dev/shm", &shm) != 0 || ::stat(dir_.path().c_str(), &tmp) != 0 ||
+      shm.st_dev == tmp.st_dev) {
+    GTEST_SKIP() << "needs /dev/shm on another file system than " << dir_.path();
+  }
+  const std::string partial_dir = "/dev/shm/ferry-test-partial-" + std::to_string(::getpid());
+  const std::string content(3 << 20, 'x');
+  ASSERT_OK(repo_->AddTarget(tuf::kTargets, "big.bin", content));
+  ASSERT_OK(repo_->Publish(kT0 + 10));
+  UpdaterOptions o;
+  o.metadata_dir = meta_dir_;
+  o.sources = {Src("origin")};
+  o.partial_dir = partial_dir;
+  Updater u(o, fetcher_.get(), kNow);
+  auto info = u.GetTargetInfo("big.bin");
+  ASSERT_OK(info);
+  ASSERT_OK(u.DownloadTarget(*info, dir_.Join("big.bin")));
+  EXPECT_TRUE(ferry::testing::ReadFileOrDie(dir_.Join("big.bin")) == content);
+  std::size_t left = 0;
+  for (const auto& e : std::filesystem::directory_iterator(partial_dir)) left += e.is_regular_file();
+  EXPECT_EQ(left, 0u);
+  for (const auto& e : std::filesystem::directory_iterator(dir_.path())) {
+    EXPECT_EQ(e.path().filename().string().find(".tmp."), std::string::npos) << e.path();
+  }
+  std::filesystem::remove_all(partial_dir);
 }
 
 TEST_F(UpdaterTest, FreezeIsReported) {
