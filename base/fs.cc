@@ -1,9 +1,5 @@
 #include "base/fs.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <cerrno>
 #include <csignal>
@@ -11,6 +7,10 @@
 #include <cstring>
 #include <filesystem>
 #include <random>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace ferry {
 
@@ -110,9 +110,8 @@ Result<std::string> ReadFile(const std::string& path, const ReadFileOptions& opt
     }
     if (n == 0) break;
     if (out.size() + static_cast<std::size_t>(n) > options.max_size) {
-      return Error(Errc::kTooLarge,
-                   path + " is larger than the limit of " + std::to_string(options.max_size) +
-                       " bytes");
+      return Error(Errc::kTooLarge, path + " is larger than the limit of " +
+                                        std::to_string(options.max_size) + " bytes");
     }
     out.append(buf, static_cast<std::size_t>(n));
   }

@@ -9,11 +9,11 @@
 #ifndef FERRY_BASE_FS_H_
 #define FERRY_BASE_FS_H_
 
-#include <sys/types.h>
-
 #include <cstdint>
 #include <string>
 #include <string_view>
+
+#include <sys/types.h>
 
 #include "base/result.h"
 

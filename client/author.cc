@@ -43,10 +43,10 @@ Result<std::string> SignNextRoleVersion(const std::string& role, const tuf::Targ
     }
   }
   const auto mpub = crypto::MinisignPublicKey::FromSecretKey(author.secret());
-  FERRY_ASSIGN_OR_RETURN(std::string minisig,
-                         crypto::MinisignSign(author.secret(), mpub.key_id(), prehash.Finish(),
-                                              "ferry " + file.target_path + " " + file.package +
-                                                  " " + file.version));
+  FERRY_ASSIGN_OR_RETURN(
+      std::string minisig,
+      crypto::MinisignSign(author.secret(), mpub.key_id(), prehash.Finish(),
+                           "ferry " + file.target_path + " " + file.package + " " + file.version));
   json::Object ferry;
   ferry.Set("package", file.package);
   ferry.Set("version", file.version);

@@ -1,17 +1,17 @@
 #include "client/cli.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <map>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/config.h"
 #include "base/flags.h"
@@ -68,12 +68,15 @@ ProgressFn ProgressBar(const std::string& label) {
     if (done != total && now - *last < std::chrono::milliseconds(100)) return;
     *last = now;
     double secs = std::chrono::duration<double>(now - start).count();
-    int pct = total ? static_cast<int>(100.0 * static_cast<double>(done) / static_cast<double>(total)) : 100;
+    int pct = total
+                  ? static_cast<int>(100.0 * static_cast<double>(done) / static_cast<double>(total))
+                  : 100;
     int bars = pct * 30 / 100;
     std::fprintf(stderr, "\r%s [%s%s] %3d%% %s / %s  %s/s   ", label.c_str(),
                  std::string(static_cast<std::size_t>(bars), '=').c_str(),
                  std::string(static_cast<std::size_t>(30 - bars), ' ').c_str(), pct,
-                 HumanBytes(static_cast<double>(done)).c_str(), HumanBytes(static_cast<double>(total)).c_str(),
+                 HumanBytes(static_cast<double>(done)).c_str(),
+                 HumanBytes(static_cast<double>(total)).c_str(),
                  HumanBytes(secs > 0 ? static_cast<double>(done) / secs : 0).c_str());
     if (done == total) std::fprintf(stderr, "\n");
   };
@@ -111,7 +114,8 @@ int ParseOrHelp(Flags& f, const std::vector<std::string>& args) {
   } while (false)
 
 int CmdInit(const std::vector<std::string>& args) {
-  Flags f("ferry init", "Pin trust in a repository: store its root.json and the origin URL in the "
+  Flags f("ferry init",
+          "Pin trust in a repository: store its root.json and the origin URL in the "
           "state directory ($FERRY_HOME, default ~/.local/state/ferry).");
   f.Positional("ORIGIN_URL", "the origin, e.g. https://updates.example.org");
   f.Option("root", "ROOT.json", "the repository's root metadata, obtained out of band");
@@ -133,8 +137,8 @@ int CmdInit(const std::vector<std::string>& args) {
   if (Status st = Client::Init(state, f.positional()[0], *root, init); !st) {
     return Report(st.error());
   }
-  std::printf("trusting root v%lld of %s (state in %s)\n",
-              static_cast<long long>(md->body.version), f.positional()[0].c_str(), state.c_str());
+  std::printf("trusting root v%lld of %s (state in %s)\n", static_cast<long long>(md->body.version),
+              f.positional()[0].c_str(), state.c_str());
   return kExitOk;
 }
 
@@ -145,17 +149,19 @@ int CmdRefresh(const std::vector<std::string>& args) {
   if (!s) return Report(s.error(), ExitFor(s.error()));
   if (Status st = (*s)->Refresh(); !st) return Report(st.error());
   const auto* t = (*s)->updater().trusted();
-  std::printf("up to date: root v%lld, timestamp v%lld (expires %s), snapshot v%lld, targets v%lld\n",
-              static_cast<long long>(t->root().body.version),
-              static_cast<long long>(t->timestamp()->body.version),
-              FormatTufTime(t->timestamp()->body.expires).c_str(),
-              static_cast<long long>(t->snapshot()->body.version),
-              static_cast<long long>(t->targets()->body.version));
+  std::printf(
+      "up to date: root v%lld, timestamp v%lld (expires %s), snapshot v%lld, targets v%lld\n",
+      static_cast<long long>(t->root().body.version),
+      static_cast<long long>(t->timestamp()->body.version),
+      FormatTufTime(t->timestamp()->body.expires).c_str(),
+      static_cast<long long>(t->snapshot()->body.version),
+      static_cast<long long>(t->targets()->body.version));
   return kExitOk;
 }
 
 int CmdList(const std::vector<std::string>& args) {
-  Flags f("ferry list", "List releases and plugins; with PREFIX (a package name or a path "
+  Flags f("ferry list",
+          "List releases and plugins; with PREFIX (a package name or a path "
           "prefix such as plugins/git/) the matching files with their versions.");
   f.Positional("PREFIX", "package name or target path prefix", /*optional=*/true);
   FERRY_CLI_PARSE(f, args);
@@ -167,7 +173,8 @@ int CmdList(const std::vector<std::string>& args) {
   if (!prefix.empty() && prefix.find('/') == std::string::npos) {
     auto all = (*s)->Versions(prefix);
     if (!all) return Report(all.error());
-    if (all->empty()) return Report(Error(Errc::kNotFound, "no package named " + prefix), kExitNotFound);
+    if (all->empty())
+      return Report(Error(Errc::kNotFound, "no package named " + prefix), kExitNotFound);
     std::sort(all->begin(), all->end(), [](const tuf::TargetInfo& a, const tuf::TargetInfo& b) {
       return VersionLess(CustomField(a.file, "version"), CustomField(b.file, "version"));
     });
@@ -179,7 +186,8 @@ int CmdList(const std::vector<std::string>& args) {
   }
   for (const auto& [path, file] : top.targets) {
     if (path.rfind(prefix, 0) == 0) {
-      std::printf("%-50s %10s  %s\n", path.c_str(), HumanBytes(static_cast<double>(file.length)).c_str(),
+      std::printf("%-50s %10s  %s\n", path.c_str(),
+                  HumanBytes(static_cast<double>(file.length)).c_str(),
                   CustomField(file, "version").c_str());
     }
   }
@@ -216,21 +224,29 @@ int CmdInfo(const std::vector<std::string>& args) {
   auto t = (*s)->Find(f.positional()[0]);
   if (!t) return Report(t.error(), ExitFor(t.error()));
   std::printf("path:     %s\nrole:     %s\nlength:   %lld (%s)\n", t->path.c_str(), t->role.c_str(),
-              static_cast<long long>(t->file.length), HumanBytes(static_cast<double>(t->file.length)).c_str());
-  for (const auto& [alg, digest] : t->file.hashes) std::printf("%-9s %s\n", (alg + ":").c_str(), digest.c_str());
+              static_cast<long long>(t->file.length),
+              HumanBytes(static_cast<double>(t->file.length)).c_str());
+  for (const auto& [alg, digest] : t->file.hashes)
+    std::printf("%-9s %s\n", (alg + ":").c_str(), digest.c_str());
   const std::string package = CustomField(t->file, "package");
   if (!package.empty()) {
-    std::printf("package:  %s\nversion:  %s\n", package.c_str(), CustomField(t->file, "version").c_str());
+    std::printf("package:  %s\nversion:  %s\n", package.c_str(),
+                CustomField(t->file, "version").c_str());
   }
-  if (!CustomField(t->file, "minisig").empty()) std::printf("minisig:  yes (an author signature: minisign -V works on the file with the author's key)\n");
+  if (!CustomField(t->file, "minisig").empty())
+    std::printf(
+        "minisig:  yes (an author signature: minisign -V works on the file with the author's "
+        "key)\n");
   return kExitOk;
 }
 
 int CmdGet(const std::vector<std::string>& args) {
-  Flags f("ferry get", "Download a package version (or a target path), verified against the "
+  Flags f("ferry get",
+          "Download a package version (or a target path), verified against the "
           "signed metadata, from the first mirror that serves it correctly (the origin last).");
   f.Positional("NAME[@VERSION]", "package (latest version if none given) or target path");
-  f.Option("o", "PATH", "where to write the file (default: its file name in the current directory)");
+  f.Option("o", "PATH",
+           "where to write the file (default: its file name in the current directory)");
   FERRY_CLI_PARSE(f, args);
   auto s = OpenClient();
   if (!s) return Report(s.error(), ExitFor(s.error()));
@@ -264,7 +280,8 @@ int CmdGet(const std::vector<std::string>& args) {
 }
 
 int CmdUpdate(const std::vector<std::string>& args) {
-  Flags f("ferry update", "Bring an installed package (from ferry get) to its latest version: "
+  Flags f("ferry update",
+          "Bring an installed package (from ferry get) to its latest version: "
           "with a signed patch from the installed version when the repository offers one, else "
           "a full download. The result is verified before it replaces the file.");
   f.Positional("NAME", "package");
@@ -333,7 +350,8 @@ Result<std::string> FindTargetByContent(Client& client, const std::string& file)
 }
 
 int CmdVerify(const std::vector<std::string>& args) {
-  Flags f("ferry verify", "Check a file: against the signed metadata (by its content, or give "
+  Flags f("ferry verify",
+          "Check a file: against the signed metadata (by its content, or give "
           "NAME[@VERSION] or --target PATH to say what it should be), or offline with a minisign "
           "signature and the author's public key.");
   f.Positional("FILE", "the file to check");
@@ -389,10 +407,12 @@ int CmdVerify(const std::vector<std::string>& args) {
 }
 
 int CmdKeygen(const std::vector<std::string>& args) {
-  Flags f("ferry keygen", "Create an author key: KEY (secret, 0600) and KEY.pub (public, minisign "
+  Flags f("ferry keygen",
+          "Create an author key: KEY (secret, 0600) and KEY.pub (public, minisign "
           "format). Send KEY.pub to the repository's administrators.");
   f.Option("o", "KEY", "where to write the secret key", "ferry-author.key");
-  f.Option("passphrase-file", "FILE", "encrypt the key with the passphrase in FILE (or set FERRY_PASSPHRASE)");
+  f.Option("passphrase-file", "FILE",
+           "encrypt the key with the passphrase in FILE (or set FERRY_PASSPHRASE)");
   FERRY_CLI_PARSE(f, args);
   const std::string path = *f.Get("o");
   auto pass = Passphrase(f);
@@ -403,14 +423,15 @@ int CmdKeygen(const std::vector<std::string>& args) {
   if (Status st = crypto::WriteSecretKeyFile(path, secret, pw); !st) return Report(st.error());
   auto pub = crypto::MinisignPublicKey::FromSecretKey(secret);
   if (Status st = WriteFileAtomic(path + ".pub", pub.Format()); !st) return Report(st.error());
-  std::printf("secret key: %s%s\npublic key: %s.pub (minisign key id %s)\ned25519:    %s\n", path.c_str(),
-              *pass ? " (encrypted)" : "", path.c_str(), pub.key_id().ToString().c_str(),
-              secret.public_key().Hex().c_str());
+  std::printf("secret key: %s%s\npublic key: %s.pub (minisign key id %s)\ned25519:    %s\n",
+              path.c_str(), *pass ? " (encrypted)" : "", path.c_str(),
+              pub.key_id().ToString().c_str(), secret.public_key().Hex().c_str());
   return kExitOk;
 }
 
 int CmdPublish(const std::vector<std::string>& args) {
-  Flags f("ferry publish", "Publish a plugin build: upload FILE to the origin, sign the next "
+  Flags f("ferry publish",
+          "Publish a plugin build: upload FILE to the origin, sign the next "
           "version of the plugin's metadata with your author key (on this machine), submit it.");
   f.Positional("FILE", "the build, e.g. git-5.2.1.hpi");
   f.Option("plugin", "NAME", "plugin name");
@@ -430,7 +451,8 @@ int CmdPublish(const std::vector<std::string>& args) {
   if (token.empty()) {
     if (const char* env = std::getenv("FERRY_TOKEN")) token = env;
   }
-  if (token.empty()) return Report(Error(Errc::kInvalidArgument, "give --token or set FERRY_TOKEN"), kExitUsage);
+  if (token.empty())
+    return Report(Error(Errc::kInvalidArgument, "give --token or set FERRY_TOKEN"), kExitUsage);
   auto pass = Passphrase(f);
   if (!pass) return Report(pass.error());
   std::optional<std::string_view> pw;
@@ -455,7 +477,8 @@ int CmdPublish(const std::vector<std::string>& args) {
   FILE* in = std::fopen(file.c_str(), "rb");
   if (in == nullptr) return Report(Error(Errc::kIoError, "cannot open " + file));
   net::FetchRequest put;
-  put.url = origin + "/api/v1/plugins/" + net::PercentEncode(*plugin) + "/files/" + net::PercentEncode(filename);
+  put.url = origin + "/api/v1/plugins/" + net::PercentEncode(*plugin) + "/files/" +
+            net::PercentEncode(filename);
   put.method = "PUT";
   put.headers.Set("Authorization", "Bearer " + token);
   put.headers.Set("Expect", "100-continue");
@@ -478,7 +501,8 @@ int CmdPublish(const std::vector<std::string>& args) {
   std::fclose(in);
   if (!up) return Report(up.error());
   if (up->status != 200 && up->status != 201) {
-    return Report(Error(Errc::kIoError, "upload refused: HTTP " + std::to_string(up->status) + ": " + answer));
+    return Report(Error(Errc::kIoError,
+                        "upload refused: HTTP " + std::to_string(up->status) + ": " + answer));
   }
   // 2. Sign the next version of the plugin's role on top of the verified current one; retry if
   // someone published in between (409 stale).
@@ -509,7 +533,8 @@ int CmdPublish(const std::vector<std::string>& args) {
     });
     if (!r) return Report(r.error());
     if (r->status == 200) {
-      std::printf("published %s %s as %s\n", plugin->c_str(), version->c_str(), target_path.c_str());
+      std::printf("published %s %s as %s\n", plugin->c_str(), version->c_str(),
+                  target_path.c_str());
       return kExitOk;
     }
     if (r->status == 409 && reply.find("stale") != std::string::npos) continue;
@@ -520,7 +545,8 @@ int CmdPublish(const std::vector<std::string>& args) {
 }
 
 int CmdRenew(const std::vector<std::string>& args) {
-  Flags f("ferry renew", "Extend the validity of a plugin's signed metadata without publishing "
+  Flags f("ferry renew",
+          "Extend the validity of a plugin's signed metadata without publishing "
           "a build: the same files, signed again with your author key to expire later. Run it "
           "when the origin warns that the plugin's role expires (ferry-origin status).");
   f.Option("plugin", "NAME", "plugin name");
@@ -536,7 +562,8 @@ int CmdRenew(const std::vector<std::string>& args) {
   if (token.empty()) {
     if (const char* env = std::getenv("FERRY_TOKEN")) token = env;
   }
-  if (token.empty()) return Report(Error(Errc::kInvalidArgument, "give --token or set FERRY_TOKEN"), kExitUsage);
+  if (token.empty())
+    return Report(Error(Errc::kInvalidArgument, "give --token or set FERRY_TOKEN"), kExitUsage);
   auto pass = Passphrase(f);
   if (!pass) return Report(pass.error());
   std::optional<std::string_view> pw;
@@ -606,9 +633,9 @@ int RunCli(const std::vector<std::string>& args) {
     return args.empty() ? kExitUsage : kExitOk;
   }
   static const std::map<std::string, int (*)(const std::vector<std::string>&)> kCommands = {
-      {"init", CmdInit}, {"refresh", CmdRefresh}, {"list", CmdList},     {"info", CmdInfo},
-      {"get", CmdGet},   {"verify", CmdVerify},   {"keygen", CmdKeygen}, {"publish", CmdPublish}, {"renew", CmdRenew},
-      {"update", CmdUpdate}};
+      {"init", CmdInit},   {"refresh", CmdRefresh}, {"list", CmdList},     {"info", CmdInfo},
+      {"get", CmdGet},     {"verify", CmdVerify},   {"keygen", CmdKeygen}, {"publish", CmdPublish},
+      {"renew", CmdRenew}, {"update", CmdUpdate}};
   auto it = kCommands.find(args[0]);
   if (it == kCommands.end()) {
     std::fprintf(stderr, "ferry: unknown command \"%s\"\n", args[0].c_str());

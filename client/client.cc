@@ -1,12 +1,12 @@
 #include "client/client.h"
 
-#include <sys/stat.h>
-
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+
+#include <sys/stat.h>
 
 #include "base/config.h"
 #include "base/fs.h"
@@ -67,7 +67,8 @@ class CountingFetcher final : public Fetcher {
     });
     if (r && r->status == 200 && r->bytes < 65536) {
       const double ms =
-          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+              .count();
       const std::size_t at = url.find("/metadata/");
       if (at != std::string::npos) {
         auto [it, inserted] = latency_.emplace(url.substr(0, at), ms);
@@ -102,7 +103,8 @@ void ReportMirror(const std::string& origin, const Source& source, const Error& 
   auto http = net::HttpClient::Create();
   if (!http) return;
   std::string base = source.metadata_base_url;
-  if (base.size() > 10 && base.compare(base.size() - 10, 10, "/metadata/") == 0) base.resize(base.size() - 10);
+  if (base.size() > 10 && base.compare(base.size() - 10, 10, "/metadata/") == 0)
+    base.resize(base.size() - 10);
   json::Object o;
   o.Set("mirror", base);
   o.Set("error", e.ToString().substr(0, 500));
@@ -112,7 +114,8 @@ void ReportMirror(const std::string& origin, const Source& source, const Error& 
   req.headers.Set("Content-Type", "application/json");
   req.body = json::Encode(o);
   req.max_length = 4096;
-  req.timeouts.connect = req.timeouts.first_byte = req.timeouts.total_base = std::chrono::seconds(2);
+  req.timeouts.connect = req.timeouts.first_byte = req.timeouts.total_base =
+      std::chrono::seconds(2);
   (void)http->Fetch(req, nullptr);
 }
 
@@ -217,7 +220,8 @@ Client::~Client() {
   // Measured latencies order the mirrors on the next run (best effort).
   if (impl_ && impl_->fetcher && !impl_->fetcher->latency().empty()) {
     json::Object o;
-    for (const auto& [url, ms] : impl_->fetcher->latency()) o.Set(url, static_cast<std::int64_t>(ms));
+    for (const auto& [url, ms] : impl_->fetcher->latency())
+      o.Set(url, static_cast<std::int64_t>(ms));
     (void)WriteFileAtomic(state_ + "/latency.json", json::Encode(o));
   }
 }
@@ -263,7 +267,8 @@ Status Client::Refresh() {
 bool VersionLess(const std::string& a, const std::string& b) {
   std::size_t i = 0, j = 0;
   while (i < a.size() && j < b.size()) {
-    if (std::isdigit(static_cast<unsigned char>(a[i])) && std::isdigit(static_cast<unsigned char>(b[j]))) {
+    if (std::isdigit(static_cast<unsigned char>(a[i])) &&
+        std::isdigit(static_cast<unsigned char>(b[j]))) {
       std::size_t ie = i, je = j;
       while (ie < a.size() && std::isdigit(static_cast<unsigned char>(a[ie]))) ++ie;
       while (je < b.size() && std::isdigit(static_cast<unsigned char>(b[je]))) ++je;
@@ -344,7 +349,8 @@ Status Client::RecordInstalled(const tuf::TargetInfo& target, const std::string&
   FERRY_ASSIGN_OR_RETURN(auto all, LoadInstalled(state_));
   std::error_code ec;
   const std::string abs = std::filesystem::absolute(dest, ec).string();
-  all[package] = {package, CustomField(target.file, "version"), abs, target.file.hashes.front().second};
+  all[package] = {package, CustomField(target.file, "version"), abs,
+                  target.file.hashes.front().second};
   json::Object doc;
   for (const auto& [name, f] : all) {
     json::Object o;
@@ -358,7 +364,8 @@ Status Client::RecordInstalled(const tuf::TargetInfo& target, const std::string&
 
 Status Client::Download(const tuf::TargetInfo& target, const std::string& dest,
                         const ProgressFn& progress) {
-  if (!updater_->IsCached(target, dest)) FERRY_TRY(updater_->DownloadTarget(target, dest, progress));
+  if (!updater_->IsCached(target, dest))
+    FERRY_TRY(updater_->DownloadTarget(target, dest, progress));
   return RecordInstalled(target, dest);
 }
 
@@ -370,7 +377,8 @@ Result<UpdateResult> Client::Update(const std::string& package, const std::strin
   const std::optional<InstalledFile> installed = Installed(package);
   const std::string dest = !dest_arg.empty() ? dest_arg : installed ? installed->path : "";
   if (dest.empty()) {
-    return Error(Errc::kNotFound, package + " is not installed here; use `ferry get " + package + "`");
+    return Error(Errc::kNotFound,
+                 package + " is not installed here; use `ferry get " + package + "`");
   }
   if (installed) result.from_version = installed->version;
   const std::uint64_t before = bytes_fetched();
@@ -399,7 +407,8 @@ Result<UpdateResult> Client::Update(const std::string& package, const std::strin
         FERRY_ASSIGN_OR_RETURN(std::string patch, ReadFile(patch_file, {.max_size = 4ull << 30}));
         delta::ApplyLimits limits;
         limits.max_target_size = static_cast<std::uint64_t>(latest.file.length);
-        FERRY_ASSIGN_OR_RETURN(Bytes rebuilt, delta::ApplyPatch(AsBytes(*base), AsBytes(patch), limits));
+        FERRY_ASSIGN_OR_RETURN(Bytes rebuilt,
+                               delta::ApplyPatch(AsBytes(*base), AsBytes(patch), limits));
         const std::string_view out = AsChars(rebuilt);
         if (static_cast<std::int64_t>(out.size()) != latest.file.length) {
           return Error(Errc::kLengthMismatch, "patched file has the wrong length");

@@ -51,9 +51,9 @@ struct InstalledFile {
 
 struct UpdateResult {
   tuf::TargetInfo target;
-  bool up_to_date = false;      // nothing to do
-  bool used_patch = false;      // a signed patch from the installed version was applied
-  std::string from_version;     // installed version before, if known
+  bool up_to_date = false;   // nothing to do
+  bool used_patch = false;   // a signed patch from the installed version was applied
+  std::string from_version;  // installed version before, if known
   std::uint64_t bytes_fetched = 0;
 };
 
@@ -75,7 +75,8 @@ class Client {
                      const std::string& root_json, const InitOptions& options);
 
   // kNotFound (with the command to run) if the state directory is not initialised.
-  static Result<std::unique_ptr<Client>> Open(const std::string& state_dir, ClientOptions options = {});
+  static Result<std::unique_ptr<Client>> Open(const std::string& state_dir,
+                                              ClientOptions options = {});
   ~Client();
 
   // The TUF refresh, then the signed mirror list (if the repository has one) orders the sources.

@@ -1,13 +1,12 @@
 #include "client/updater.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
 
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <cerrno>
-#include <cstdio>
 
 #include "base/fs.h"
 #include "tuf/paths.h"
@@ -157,9 +156,9 @@ Status Updater::LoadTimestamp() {
   if (auto local = ReadLocal(tuf::kTimestamp, options_.limits.timestamp_max_bytes)) {
     (void)trusted_->UpdateTimestamp(*local);
   }
-  auto bytes = FetchMetadata(tuf::MetadataFileName(tuf::kTimestamp),
-                             options_.limits.timestamp_max_bytes, false,
-                             [&](const std::string& b) { return trusted_->UpdateTimestamp(b); });
+  auto bytes =
+      FetchMetadata(tuf::MetadataFileName(tuf::kTimestamp), options_.limits.timestamp_max_bytes,
+                    false, [&](const std::string& b) { return trusted_->UpdateTimestamp(b); });
   if (!bytes) {
     if (bytes.error().code() == Errc::kEqualVersion) return OkStatus();  // keep the trusted one
     return bytes.error();
@@ -173,11 +172,12 @@ Status Updater::LoadSnapshot() {
   }
   const tuf::MetaFile& meta = trusted_->timestamp()->body.snapshot_meta;
   const bool consistent = trusted_->root().body.consistent_snapshot;
-  const std::uint64_t max = meta.length ? static_cast<std::uint64_t>(*meta.length)
-                                        : options_.limits.snapshot_max_bytes;
-  auto bytes = FetchMetadata(
-      tuf::MetadataFileName(tuf::kSnapshot, consistent ? std::optional(meta.version) : std::nullopt),
-      max, false, [&](const std::string& b) { return trusted_->UpdateSnapshot(b); });
+  const std::uint64_t max =
+      meta.length ? static_cast<std::uint64_t>(*meta.length) : options_.limits.snapshot_max_bytes;
+  auto bytes =
+      FetchMetadata(tuf::MetadataFileName(tuf::kSnapshot,
+                                          consistent ? std::optional(meta.version) : std::nullopt),
+                    max, false, [&](const std::string& b) { return trusted_->UpdateSnapshot(b); });
   if (!bytes) return bytes.error();
   return Persist(tuf::kSnapshot, *bytes);
 }
@@ -190,15 +190,16 @@ Status Updater::LoadTargets(std::string_view role, std::string_view delegator) {
     return Error(Errc::kMissingRole, "snapshot does not list " + role_s);
   }
   const tuf::MetaFile& meta = meta_it->second;
-  const std::uint64_t max = meta.length ? static_cast<std::uint64_t>(*meta.length)
-                                        : options_.limits.targets_max_bytes;
+  const std::uint64_t max =
+      meta.length ? static_cast<std::uint64_t>(*meta.length) : options_.limits.targets_max_bytes;
   if (auto local = ReadLocal(role, max)) {
     if (trusted_->UpdateDelegatedTargets(*local, role, delegator).ok()) return OkStatus();
   }
   const bool consistent = trusted_->root().body.consistent_snapshot;
   auto bytes = FetchMetadata(
       tuf::MetadataFileName(role, consistent ? std::optional(meta.version) : std::nullopt), max,
-      false, [&](const std::string& b) { return trusted_->UpdateDelegatedTargets(b, role, delegator); });
+      false,
+      [&](const std::string& b) { return trusted_->UpdateDelegatedTargets(b, role, delegator); });
   if (!bytes) return bytes.error();
   return Persist(role, *bytes);
 }
@@ -207,7 +208,9 @@ Result<tuf::TargetInfo> Updater::GetTargetInfo(std::string_view target_path) {
   if (!trusted_ || trusted_->targets() == nullptr) FERRY_TRY(Refresh());
   return tuf::FindTarget(
       *trusted_, target_path,
-      [this](std::string_view role, std::string_view delegator) { return LoadTargets(role, delegator); },
+      [this](std::string_view role, std::string_view delegator) {
+        return LoadTargets(role, delegator);
+      },
       options_.search);
 }
 
@@ -239,7 +242,8 @@ std::uint64_t HashExisting(const std::string& path, std::uint64_t max, tuf::Hash
   if (fd < 0) return 0;
   struct stat st;
   std::uint64_t size = 0;
-  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && static_cast<std::uint64_t>(st.st_size) < max) {
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+      static_cast<std::uint64_t>(st.st_size) < max) {
     char buf[65536];
     for (;;) {
       ssize_t n = ::read(fd, buf, sizeof buf);
@@ -275,7 +279,8 @@ Status Install(const std::string& partial, const std::string& dest, const tuf::T
   if (errno != EXDEV) {
     return Error(Errc::kIoError, "cannot move download to " + dest + ": " + ErrnoText(errno));
   }
-  FERRY_ASSIGN_OR_RETURN(tuf::HashVerifier verifier, tuf::HashVerifier::Create(info.file.hashes, info.path));
+  FERRY_ASSIGN_OR_RETURN(tuf::HashVerifier verifier,
+                         tuf::HashVerifier::Create(info.file.hashes, info.path));
   const int in = ::open(partial.c_str(), O_RDONLY | O_CLOEXEC);
   if (in < 0) return Error(Errc::kIoError, "cannot open " + partial + ": " + ErrnoText(errno));
   const std::string tmp = dest + ".tmp." + std::to_string(::getpid()) + ".0.0";
@@ -300,7 +305,8 @@ Status Install(const std::string& partial, const std::string& dest, const tuf::T
     if (!st) break;
   }
   if (st.ok()) st = verifier.Finish();
-  if (st.ok() && ::fsync(out) != 0) st = Error(Errc::kIoError, "cannot fsync " + tmp + ": " + ErrnoText(errno));
+  if (st.ok() && ::fsync(out) != 0)
+    st = Error(Errc::kIoError, "cannot fsync " + tmp + ": " + ErrnoText(errno));
   ::close(in);
   ::close(out);
   if (st.ok() && ::rename(tmp.c_str(), dest.c_str()) != 0) {
@@ -330,22 +336,25 @@ Status Updater::DownloadTarget(const tuf::TargetInfo& info, const std::string& d
   last_target_source_ = {};
   // One attempt at `source`, resuming the partial file. `discard`: the partial data is known bad.
   auto attempt = [&](const Source& source, bool* resumed, bool* discard) -> Status {
-    FERRY_ASSIGN_OR_RETURN(tuf::HashVerifier verifier, tuf::HashVerifier::Create(info.file.hashes, info.path));
+    FERRY_ASSIGN_OR_RETURN(tuf::HashVerifier verifier,
+                           tuf::HashVerifier::Create(info.file.hashes, info.path));
     const std::uint64_t offset = HashExisting(partial, length, &verifier);
     *resumed = offset > 0;
     *discard = false;
     int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (fd < 0) {
-      return Error(Errc::kIoError, "cannot open partial download " + partial + ": " + ErrnoText(errno));
+      return Error(Errc::kIoError,
+                   "cannot open partial download " + partial + ": " + ErrnoText(errno));
     }
     std::uint64_t done = offset;
-    auto resp = fetcher_->Get(source.targets_base_url + rel, length - offset, offset, [&](ByteSpan chunk) -> Status {
-      FERRY_TRY(WriteAll(fd, chunk));
-      verifier.Update(chunk);
-      done += chunk.size();
-      if (progress) progress(done, length);
-      return OkStatus();
-    });
+    auto resp = fetcher_->Get(source.targets_base_url + rel, length - offset, offset,
+                              [&](ByteSpan chunk) -> Status {
+                                FERRY_TRY(WriteAll(fd, chunk));
+                                verifier.Update(chunk);
+                                done += chunk.size();
+                                if (progress) progress(done, length);
+                                return OkStatus();
+                              });
     Status result = OkStatus();
     if (!resp) {
       result = resp.error();
@@ -353,8 +362,8 @@ Status Updater::DownloadTarget(const tuf::TargetInfo& info, const std::string& d
     } else if (resp->status != 200 && resp->status != 206) {
       result = Error(Errc::kIoError, "HTTP " + std::to_string(resp->status));
     } else if (done != length) {
-      result = Error(Errc::kLengthMismatch, info.path + ": got " + std::to_string(done) +
-                                                " of " + std::to_string(length) + " bytes");
+      result = Error(Errc::kLengthMismatch, info.path + ": got " + std::to_string(done) + " of " +
+                                                std::to_string(length) + " bytes");
     } else {
       result = verifier.Finish();
       *discard = !result.ok();

@@ -27,7 +27,6 @@
 
 #include "base/bytes.h"
 #include "base/rate_limiter.h"
-#include "base/rate_limiter.h"
 #include "base/result.h"
 #include "net/http_client.h"
 

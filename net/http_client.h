@@ -138,8 +138,7 @@ class HttpClient {
 
   // GET `url` into a string of at most `max_length` bytes. A non-2xx status is an error:
   // kNotFound for 404 and 410, kIoError otherwise (message "HTTP 503 from URL").
-  [[nodiscard]] Result<std::string> FetchToString(const std::string& url,
-                                                  std::uint64_t max_length,
+  [[nodiscard]] Result<std::string> FetchToString(const std::string& url, std::uint64_t max_length,
                                                   const FetchTimeouts& timeouts = {});
 
   class Impl;

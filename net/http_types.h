@@ -66,10 +66,10 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 // (see net/request_head.h) and the path (PercentDecodePath): a handler never sees a request whose
 // framing is ambiguous or whose path could traverse directories.
 struct Request {
-  std::string method;  // case-sensitive token as received: "GET", "PUT", ...
-  std::string target;  // raw request-target as received ("/a%20b/c?x=1")
-  std::string path;    // raw path part of target (before '?'), NOT percent-decoded
-  std::string query;   // raw query (after '?', without it); empty when absent
+  std::string method;     // case-sensitive token as received: "GET", "PUT", ...
+  std::string target;     // raw request-target as received ("/a%20b/c?x=1")
+  std::string path;       // raw path part of target (before '?'), NOT percent-decoded
+  std::string query;      // raw query (after '?', without it); empty when absent
   int version_minor = 1;  // HTTP/1.<version_minor>: 0 or 1
   Headers headers;
   std::string remote_address;  // "127.0.0.1:54321" ("[::1]:54321" for IPv6)

@@ -3,8 +3,6 @@
 // sendfile, graceful shutdown. See server.h for the contract and docs/http.md for the limits.
 #include "net/server.h"
 
-#include "base/rate_limiter.h"
-
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
@@ -49,6 +47,7 @@
 #include <unistd.h>
 
 #include "base/fs.h"
+#include "base/rate_limiter.h"
 #include "net/file_serving.h"
 #include "net/request_head.h"
 

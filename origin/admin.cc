@@ -13,8 +13,8 @@ namespace ferry::origin {
 
 namespace {
 
-Result<std::unique_ptr<tuf::Ed25519Signer>> NewKeyFile(const std::string& path,
-                                                       const std::optional<std::string>& passphrase) {
+Result<std::unique_ptr<tuf::Ed25519Signer>> NewKeyFile(
+    const std::string& path, const std::optional<std::string>& passphrase) {
   auto secret = crypto::Ed25519SecretKey::Generate();
   std::optional<std::string_view> pw;
   if (passphrase) pw = *passphrase;
@@ -27,10 +27,12 @@ Result<std::unique_ptr<tuf::Ed25519Signer>> NewKeyFile(const std::string& path,
 Result<InitResult> InitOrigin(const InitOptions& o) {
   const std::string& data = o.service.data_dir;
   if (PathExists(CatalogPath(data))) {
-    return Error(Errc::kAlreadyExists, data + " already holds an origin (" + CatalogPath(data) + ")");
+    return Error(Errc::kAlreadyExists,
+                 data + " already holds an origin (" + CatalogPath(data) + ")");
   }
   if (o.root_keys < 1 || o.root_threshold < 1 || o.root_threshold > o.root_keys) {
-    return Error(Errc::kInvalidArgument, "root threshold must be between 1 and the number of root keys");
+    return Error(Errc::kInvalidArgument,
+                 "root threshold must be between 1 and the number of root keys");
   }
   FERRY_TRY(MakeDirs(data, 0755));
   FERRY_TRY(MakeDirs(OnlineKeysDir(data), 0700));
@@ -48,8 +50,9 @@ Result<InitResult> InitOrigin(const InitOptions& o) {
   result.offline_key_files.push_back(targets_path);
   std::map<std::string, std::unique_ptr<tuf::Ed25519Signer>> online;
   for (const char* role : {"snapshot", "timestamp", "mirrors", "deltas"}) {
-    FERRY_ASSIGN_OR_RETURN(online[role], NewKeyFile(JoinPath(OnlineKeysDir(data), std::string(role) + ".key"),
-                                                    std::nullopt));
+    FERRY_ASSIGN_OR_RETURN(
+        online[role],
+        NewKeyFile(JoinPath(OnlineKeysDir(data), std::string(role) + ".key"), std::nullopt));
   }
   // Build version 1 in memory, then commit it to the catalog as a staged publish; opening the
   // service writes the files (the same recovery path a crashed publish takes).
@@ -67,7 +70,8 @@ Result<InitResult> InitOrigin(const InitOptions& o) {
   mirrors.name = "mirrors";
   mirrors.paths = std::vector<std::string>{"mirrors.json"};
   FERRY_TRY(repo.AddDelegation(tuf::kTargets, mirrors, {{online["mirrors"].get()}, 1}));
-  // Signed patches between versions (docs/delta-format.md): deltas/<target sha256>/<base sha256>.patch.
+  // Signed patches between versions (docs/delta-format.md): deltas/<target sha256>/<base
+  // sha256>.patch.
   tuf::DelegatedRole deltas;
   deltas.name = "deltas";
   deltas.paths = std::vector<std::string>{"deltas/*/*"};
@@ -82,17 +86,20 @@ Result<InitResult> InitOrigin(const InitOptions& o) {
     std::int64_t version = 0;
     if (std::string_view(role) == "root") {
       version = repo.root().version;
-      record.files.push_back({"metadata/" + tuf::MetadataFileName(role, version), role, version, ""});
+      record.files.push_back(
+          {"metadata/" + tuf::MetadataFileName(role, version), role, version, ""});
       record.files.push_back({"metadata/root.json", role, version, ""});
     } else if (std::string_view(role) == "snapshot") {
       version = repo.snapshot().version;
-      record.files.push_back({"metadata/" + tuf::MetadataFileName(role, version), role, version, ""});
+      record.files.push_back(
+          {"metadata/" + tuf::MetadataFileName(role, version), role, version, ""});
     } else if (std::string_view(role) == "timestamp") {
       version = repo.timestamp().version;
       record.files.push_back({"metadata/timestamp.json", role, version, ""});
     } else {
       version = repo.targets(role)->version;
-      record.files.push_back({"metadata/" + tuf::MetadataFileName(role, version), role, version, ""});
+      record.files.push_back(
+          {"metadata/" + tuf::MetadataFileName(role, version), role, version, ""});
     }
     metadata.push_back({role, version, bytes});
   }
@@ -111,7 +118,8 @@ Result<std::vector<std::unique_ptr<tuf::Signer>>> LoadKeys(
     std::optional<std::string_view> pw;
     if (encrypted) {
       if (!passphrase) {
-        return Error(Errc::kBadPassphrase, p + " is encrypted; give its passphrase (--passphrase-file)");
+        return Error(Errc::kBadPassphrase,
+                     p + " is encrypted; give its passphrase (--passphrase-file)");
       }
       pw = *passphrase;
     }
@@ -124,7 +132,8 @@ Result<std::vector<std::unique_ptr<tuf::Signer>>> LoadKeys(
 
 Result<tuf::Key> ParseAuthorKey(const std::string& text) {
   std::string_view t = text;
-  while (!t.empty() && (t.back() == '\n' || t.back() == ' ' || t.back() == '\r')) t.remove_suffix(1);
+  while (!t.empty() && (t.back() == '\n' || t.back() == ' ' || t.back() == '\r'))
+    t.remove_suffix(1);
   if (t.size() == 64 && IsLowerHex(t)) {
     FERRY_ASSIGN_OR_RETURN(auto pk, crypto::Ed25519PublicKey::FromHex(t));
     return tuf::Key::FromEd25519(pk);
@@ -135,15 +144,17 @@ Result<tuf::Key> ParseAuthorKey(const std::string& text) {
   }
   auto minisign = crypto::MinisignPublicKey::Parse(t);
   if (minisign) return tuf::Key::FromEd25519(minisign->public_key());
-  return Error(Errc::kParseError, "author key is neither 64 hex characters, a TUF key object, nor "
-                                  "a minisign public key");
+  return Error(Errc::kParseError,
+               "author key is neither 64 hex characters, a TUF key object, nor "
+               "a minisign public key");
 }
 
 Status AddPlugin(OriginService& svc, const std::string& name,
                  const std::vector<std::pair<std::string, tuf::Key>>& authors,
                  const tuf::Signer& targets_key) {
   FERRY_TRY(ValidatePluginName(name));
-  if (authors.empty()) return Error(Errc::kInvalidArgument, "a plugin needs at least one author key");
+  if (authors.empty())
+    return Error(Errc::kInvalidArgument, "a plugin needs at least one author key");
   const std::string role = "plugins." + name;
   FERRY_TRY(tuf::CheckSafeRoleName(role));
   const UnixTime now = svc.options().clock();
@@ -151,23 +162,25 @@ Status AddPlugin(OriginService& svc, const std::string& name,
   if (!existing) {
     FERRY_TRY(svc.catalog().AddPlugin({name, role, now}));
     for (const auto& [author, key] : authors) {
-      FERRY_TRY(svc.catalog().AddAuthor({name, author, key.ComputeKeyId(), json::Encode(key.json())}));
+      FERRY_TRY(
+          svc.catalog().AddAuthor({name, author, key.ComputeKeyId(), json::Encode(key.json())}));
     }
   }
-  auto published = svc.Publish("add plugin " + name, "admin",
-                               [&](tuf::Repository& repo, std::vector<ArtifactRecord>&) -> Status {
-    if (!repo.DelegatorOf(role).empty()) {
-      return Error(Errc::kAlreadyExists, "plugin " + name + " is already delegated");
-    }
-    FERRY_TRY(repo.SetSigners(tuf::kTargets, {{&targets_key}, 1}));
-    tuf::DelegatedRole delegation;
-    delegation.name = role;
-    delegation.paths = std::vector<std::string>{"plugins/" + name + "/*"};
-    delegation.threshold = 1;
-    std::vector<tuf::Key> keys;
-    for (const auto& [author, key] : authors) keys.push_back(key);
-    return repo.AddDelegation(tuf::kTargets, delegation, keys);
-  });
+  auto published = svc.Publish(
+      "add plugin " + name, "admin",
+      [&](tuf::Repository& repo, std::vector<ArtifactRecord>&) -> Status {
+        if (!repo.DelegatorOf(role).empty()) {
+          return Error(Errc::kAlreadyExists, "plugin " + name + " is already delegated");
+        }
+        FERRY_TRY(repo.SetSigners(tuf::kTargets, {{&targets_key}, 1}));
+        tuf::DelegatedRole delegation;
+        delegation.name = role;
+        delegation.paths = std::vector<std::string>{"plugins/" + name + "/*"};
+        delegation.threshold = 1;
+        std::vector<tuf::Key> keys;
+        for (const auto& [author, key] : authors) keys.push_back(key);
+        return repo.AddDelegation(tuf::kTargets, delegation, keys);
+      });
   return published.ok() ? OkStatus() : Status(published.error());
 }
 
@@ -175,7 +188,8 @@ Result<PublishResult> AddRelease(OriginService& svc, const std::string& file,
                                  const std::string& target_path, const std::string& package,
                                  const std::string& version, const tuf::Signer& targets_key) {
   if (target_path.rfind("release/", 0) != 0) {
-    return Error(Errc::kInvalidArgument, "release paths start with release/ (got " + target_path + ")");
+    return Error(Errc::kInvalidArgument,
+                 "release paths start with release/ (got " + target_path + ")");
   }
   FERRY_TRY(tuf::CheckSafeTargetPath(target_path));
   const auto* ed = dynamic_cast<const tuf::Ed25519Signer*>(&targets_key);
@@ -187,7 +201,8 @@ Result<PublishResult> AddRelease(OriginService& svc, const std::string& file,
   crypto::MinisignHasher prehash;
   {
     std::FILE* in = std::fopen(file.c_str(), "rb");
-    if (in == nullptr) return Error(Errc::kIoError, "cannot open " + file + ": " + ErrnoText(errno));
+    if (in == nullptr)
+      return Error(Errc::kIoError, "cannot open " + file + ": " + ErrnoText(errno));
     std::vector<char> buf(1 << 20);
     std::size_t n;
     Status st = OkStatus();
@@ -203,9 +218,10 @@ Result<PublishResult> AddRelease(OriginService& svc, const std::string& file,
   }
   FERRY_ASSIGN_OR_RETURN(store::BlobInfo blob, writer->Commit());
   const auto mpub = crypto::MinisignPublicKey::FromSecretKey(ed->secret());
-  FERRY_ASSIGN_OR_RETURN(std::string minisig,
-                         crypto::MinisignSign(ed->secret(), mpub.key_id(), prehash.Finish(),
-                                              "ferry " + target_path + " " + package + " " + version));
+  FERRY_ASSIGN_OR_RETURN(
+      std::string minisig,
+      crypto::MinisignSign(ed->secret(), mpub.key_id(), prehash.Finish(),
+                           "ferry " + target_path + " " + package + " " + version));
   json::Object ferry;
   ferry.Set("package", package);
   ferry.Set("version", version);
@@ -218,14 +234,16 @@ Result<PublishResult> AddRelease(OriginService& svc, const std::string& file,
   tf.custom = json::Value(std::move(custom));
   return svc.Publish("release " + target_path, "admin",
                      [&](tuf::Repository& repo, std::vector<ArtifactRecord>& artifacts) -> Status {
-    FERRY_ASSIGN_OR_RETURN(auto existing, svc.catalog().FindArtifact(target_path));
-    if (existing) return Error(Errc::kConflict, target_path + " is already published");
-    FERRY_TRY(repo.SetSigners(tuf::kTargets, {{&targets_key}, 1}));
-    FERRY_TRY(repo.AddTargetInfo(tuf::kTargets, target_path, tf));
-    artifacts.push_back({target_path, std::string(tuf::kTargets), package, version,
-                         blob.digest.hex(), tf.length, 0, 0});
-    return OkStatus();
-  });
+                       FERRY_ASSIGN_OR_RETURN(auto existing,
+                                              svc.catalog().FindArtifact(target_path));
+                       if (existing)
+                         return Error(Errc::kConflict, target_path + " is already published");
+                       FERRY_TRY(repo.SetSigners(tuf::kTargets, {{&targets_key}, 1}));
+                       FERRY_TRY(repo.AddTargetInfo(tuf::kTargets, target_path, tf));
+                       artifacts.push_back({target_path, std::string(tuf::kTargets), package,
+                                            version, blob.digest.hex(), tf.length, 0, 0});
+                       return OkStatus();
+                     });
 }
 
 Result<std::string> IssueToken(Catalog& catalog, const std::string& scope,
@@ -247,7 +265,8 @@ Status SetPluginAuthors(OriginService& svc, const std::string& name,
                         const std::vector<std::pair<std::string, tuf::Key>>& authors,
                         const tuf::Signer& targets_key) {
   FERRY_TRY(ValidatePluginName(name));
-  if (authors.empty()) return Error(Errc::kInvalidArgument, "a plugin needs at least one author key");
+  if (authors.empty())
+    return Error(Errc::kInvalidArgument, "a plugin needs at least one author key");
   FERRY_ASSIGN_OR_RETURN(auto plugin, svc.catalog().FindPlugin(name));
   if (!plugin) return Error(Errc::kNotFound, "no plugin named " + name);
   std::vector<tuf::Key> keys;
@@ -258,9 +277,9 @@ Status SetPluginAuthors(OriginService& svc, const std::string& name,
   }
   auto published = svc.Publish("set authors of plugin " + name, "admin",
                                [&](tuf::Repository& repo, std::vector<ArtifactRecord>&) -> Status {
-    FERRY_TRY(repo.SetSigners(tuf::kTargets, {{&targets_key}, 1}));
-    return repo.SetDelegatedKeys(plugin->role, keys, 1);
-  });
+                                 FERRY_TRY(repo.SetSigners(tuf::kTargets, {{&targets_key}, 1}));
+                                 return repo.SetDelegatedKeys(plugin->role, keys, 1);
+                               });
   if (!published) return published.error();
   return svc.catalog().ReplaceAuthors(name, records);
 }
@@ -268,18 +287,20 @@ Status SetPluginAuthors(OriginService& svc, const std::string& name,
 Status RotateDelegatedRole(OriginService& svc, const std::string& role, const tuf::Signer& new_key,
                            const tuf::Signer& targets_key) {
   if (role != "mirrors" && role != "deltas") {
-    return Error(Errc::kInvalidArgument, "online delegated roles are mirrors and deltas, not " + role);
+    return Error(Errc::kInvalidArgument,
+                 "online delegated roles are mirrors and deltas, not " + role);
   }
-  auto published = svc.Publish("rotate " + role, "admin",
-                               [&](tuf::Repository& repo, std::vector<ArtifactRecord>&) -> Status {
-    if (repo.DelegatorOf(role).empty()) {
-      return Error(Errc::kNotFound, "this repository has no " + role + " role yet");
-    }
-    FERRY_TRY(repo.SetSigners(tuf::kTargets, {{&targets_key}, 1}));
-    FERRY_TRY(repo.SetDelegatedKeys(role, {new_key.public_key()}, 1));
-    FERRY_TRY(repo.SetSigners(role, {{&new_key}, 1}));
-    return repo.Touch(role);
-  });
+  auto published =
+      svc.Publish("rotate " + role, "admin",
+                  [&](tuf::Repository& repo, std::vector<ArtifactRecord>&) -> Status {
+                    if (repo.DelegatorOf(role).empty()) {
+                      return Error(Errc::kNotFound, "this repository has no " + role + " role yet");
+                    }
+                    FERRY_TRY(repo.SetSigners(tuf::kTargets, {{&targets_key}, 1}));
+                    FERRY_TRY(repo.SetDelegatedKeys(role, {new_key.public_key()}, 1));
+                    FERRY_TRY(repo.SetSigners(role, {{&new_key}, 1}));
+                    return repo.Touch(role);
+                  });
   return published.ok() ? OkStatus() : Status(published.error());
 }
 
@@ -291,9 +312,9 @@ Status RotateRole(OriginService& svc, const std::string& role,
   }
   auto published = svc.Publish("rotate " + role, "admin",
                                [&](tuf::Repository& repo, std::vector<ArtifactRecord>&) -> Status {
-    FERRY_TRY(repo.SetSigners(tuf::kRoot, {root_keys, 1}));
-    return repo.SetRoleKeys(role, {new_keys, threshold});
-  });
+                                 FERRY_TRY(repo.SetSigners(tuf::kRoot, {root_keys, 1}));
+                                 return repo.SetRoleKeys(role, {new_keys, threshold});
+                               });
   return published.ok() ? OkStatus() : Status(published.error());
 }
 
@@ -301,16 +322,16 @@ Status ResignOffline(OriginService& svc, const std::vector<const tuf::Signer*>& 
                      const tuf::Signer* targets_key) {
   auto published = svc.Publish("resign offline roles", "admin",
                                [&](tuf::Repository& repo, std::vector<ArtifactRecord>&) -> Status {
-    if (!root_keys.empty()) {
-      FERRY_TRY(repo.SetSigners(tuf::kRoot, {root_keys, 1}));
-      FERRY_TRY(repo.Touch(tuf::kRoot));
-    }
-    if (targets_key != nullptr) {
-      FERRY_TRY(repo.SetSigners(tuf::kTargets, {{targets_key}, 1}));
-      FERRY_TRY(repo.Touch(tuf::kTargets));
-    }
-    return OkStatus();
-  });
+                                 if (!root_keys.empty()) {
+                                   FERRY_TRY(repo.SetSigners(tuf::kRoot, {root_keys, 1}));
+                                   FERRY_TRY(repo.Touch(tuf::kRoot));
+                                 }
+                                 if (targets_key != nullptr) {
+                                   FERRY_TRY(repo.SetSigners(tuf::kTargets, {{targets_key}, 1}));
+                                   FERRY_TRY(repo.Touch(tuf::kTargets));
+                                 }
+                                 return OkStatus();
+                               });
   return published.ok() ? OkStatus() : Status(published.error());
 }
 

@@ -21,8 +21,8 @@
 namespace ferry::origin {
 
 struct InitOptions {
-  ServiceOptions service;          // data_dir and validity periods
-  std::string offline_keys_dir;    // where root-N.key and targets.key are written
+  ServiceOptions service;        // data_dir and validity periods
+  std::string offline_keys_dir;  // where root-N.key and targets.key are written
   int root_keys = 3;
   int root_threshold = 2;
   // Encrypts the offline keys (recommended); the online keys are never encrypted (the server

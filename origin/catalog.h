@@ -50,7 +50,7 @@ struct TokenRecord {
 
 struct UploadRecord {
   std::string plugin;
-  std::string path;    // target path, "plugins/git/git-1.2.hpi"
+  std::string path;  // target path, "plugins/git/git-1.2.hpi"
   std::string sha256;
   std::int64_t length = 0;
   std::int64_t token_id = 0;
@@ -72,13 +72,13 @@ struct ArtifactRecord {
 // A registered mirror and what the origin knows of its health (docs/mirror-protocol.md).
 struct MirrorRecord {
   std::string name;
-  std::string url;          // public base URL, no trailing slash
+  std::string url;  // public base URL, no trailing slash
   std::string region;
   std::string country;
   std::string contact;
   std::int64_t capacity_mbps = 0;
-  std::string public_key;   // ed25519, 64 hex
-  std::string push_url;     // where push notices go ("" for none)
+  std::string public_key;  // ed25519, 64 hex
+  std::string push_url;    // where push notices go ("" for none)
   UnixTime registered_at = 0;
   // "new" (not probed yet), "healthy", "stale", "unreachable", "quarantined".
   std::string state = "new";
@@ -121,11 +121,13 @@ class Catalog {
   virtual Result<std::vector<PluginRecord>> ListPlugins() = 0;
   virtual Status AddAuthor(const AuthorRecord& author) = 0;
   // Replaces every author of `plugin` with `authors` (one transaction).
-  virtual Status ReplaceAuthors(const std::string& plugin, const std::vector<AuthorRecord>& authors) = 0;
+  virtual Status ReplaceAuthors(const std::string& plugin,
+                                const std::vector<AuthorRecord>& authors) = 0;
   virtual Result<std::vector<AuthorRecord>> ListAuthors(const std::string& plugin) = 0;
 
   // Tokens are stored as hashes only. kConflict on a duplicate hash.
-  virtual Result<std::int64_t> AddToken(const std::string& token_hash, const TokenRecord& token) = 0;
+  virtual Result<std::int64_t> AddToken(const std::string& token_hash,
+                                        const TokenRecord& token) = 0;
   virtual Result<std::optional<TokenRecord>> FindToken(const std::string& token_hash) = 0;
   virtual Result<std::vector<TokenRecord>> ListTokens() = 0;
   // kNotFound for an unknown id; revoking twice keeps the first time.
@@ -137,8 +139,8 @@ class Catalog {
                                                          const std::string& sha256) = 0;
 
   virtual Result<std::optional<ArtifactRecord>> FindArtifact(const std::string& path) = 0;
-  virtual Result<std::optional<ArtifactRecord>> FindArtifactByVersion(const std::string& package,
-                                                                      const std::string& version) = 0;
+  virtual Result<std::optional<ArtifactRecord>> FindArtifactByVersion(
+      const std::string& package, const std::string& version) = 0;
   virtual Result<std::vector<ArtifactRecord>> ListArtifacts() = 0;
 
   // The highest published version of a role (0 if none).

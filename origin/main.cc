@@ -230,8 +230,8 @@ int CmdPlugin(int argc, char** argv) {
     if (Status st = SetPluginAuthors(**svc, name, authors, *keys->front()); !st) {
       return Fail(st.error());
     }
-    std::printf("plugin %s: %zu author key(s) now sign plugins.%s\n", name.c_str(),
-                authors.size(), name.c_str());
+    std::printf("plugin %s: %zu author key(s) now sign plugins.%s\n", name.c_str(), authors.size(),
+                name.c_str());
     return 0;
   }
   if (Status st = AddPlugin(**svc, name, authors, *keys->front()); !st) return Fail(st.error());
@@ -254,7 +254,8 @@ int CmdMirror(int argc, char** argv) {
   Flags f("ferry-origin mirror " + sub, "The mirror registry.");
   CommonFlags(f);
   if (sub != "list") f.Positional("NAME", "mirror name (from mirror list)");
-  if (sub == "disable") f.Option("reason", "TEXT", "why (shown in the registry)", "disabled by an administrator");
+  if (sub == "disable")
+    f.Option("reason", "TEXT", "why (shown in the registry)", "disabled by an administrator");
   if (int rc = RunFlags(f, argc - 1, argv + 1); rc != 0) return rc < 0 ? 0 : rc;
   auto svc = OpenService(f);
   if (!svc) return Fail(svc.error());
@@ -419,9 +420,10 @@ int CmdRotate(int argc, char** argv) {
     if (::rename((path + ".new").c_str(), path.c_str()) != 0) {
       return Fail(Error(Errc::kIoError, "cannot install " + path + ": " + ErrnoText(errno)));
     }
-    std::printf("rotated %s; the new key is %s (a running server picks it up at its next "
-                "publish or re-sign)\n",
-                role.c_str(), path.c_str());
+    std::printf(
+        "rotated %s; the new key is %s (a running server picks it up at its next "
+        "publish or re-sign)\n",
+        role.c_str(), path.c_str());
     return 0;
   }
   auto root_keys = LoadKeys(f.GetAll("root-key"), *pass);
@@ -460,9 +462,10 @@ int CmdRotate(int argc, char** argv) {
     if (::rename(files[0].c_str(), final_path.c_str()) != 0) {
       return Fail(Error(Errc::kIoError, "cannot install " + final_path + ": " + ErrnoText(errno)));
     }
-    std::printf("rotated %s; the new key is %s (a running server picks it up at its next "
-                "publish or re-sign)\n",
-                role.c_str(), final_path.c_str());
+    std::printf(
+        "rotated %s; the new key is %s (a running server picks it up at its next "
+        "publish or re-sign)\n",
+        role.c_str(), final_path.c_str());
   } else {
     std::printf("rotated %s; new keys:\n", role.c_str());
     for (const auto& p : files) std::printf("  %s\n", p.c_str());

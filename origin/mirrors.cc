@@ -57,7 +57,8 @@ Result<Fetched> Get(net::HttpClient& http, const std::string& url, std::uint64_t
   net::FetchRequest req;
   req.url = url;
   req.max_length = max;
-  req.timeouts.connect = req.timeouts.first_byte = req.timeouts.idle = req.timeouts.total_base = timeout;
+  req.timeouts.connect = req.timeouts.first_byte = req.timeouts.idle = req.timeouts.total_base =
+      timeout;
   req.follow_redirects = false;
   Fetched f;
   FERRY_ASSIGN_OR_RETURN(net::FetchResult r, http.Fetch(req, [&](std::string_view c) {
@@ -91,7 +92,8 @@ Result<MirrorRecord> MirrorDirector::Register(const TokenRecord& token, const st
     return Bad("public_key must be 64 lowercase hex characters (ed25519)");
   }
   FERRY_ASSIGN_OR_RETURN(m.push_url, StringField(v, "push_url", false));
-  if (!m.push_url.empty() && !ValidHttpUrl(m.push_url)) return Bad("push_url must be an http(s) URL");
+  if (!m.push_url.empty() && !ValidHttpUrl(m.push_url))
+    return Bad("push_url must be an http(s) URL");
   if (const json::Value* c = v.Find("capacity_mbps"); c && c->is_int() && c->as_int() > 0) {
     m.capacity_mbps = c->as_int();
   } else {
@@ -153,9 +155,8 @@ Status MirrorDirector::Report(const std::string& client, const std::string& body
   // large, and a table full of active clients refuses new ones.
   constexpr std::size_t kMaxClients = 10000;
   if (report_times_.size() >= kMaxClients && !report_times_.count(host)) {
-    std::erase_if(report_times_, [&](const auto& kv) {
-      return kv.second.empty() || kv.second.back() < now - 60;
-    });
+    std::erase_if(report_times_,
+                  [&](const auto& kv) { return kv.second.empty() || kv.second.back() < now - 60; });
     if (report_times_.size() >= kMaxClients) {
       return Error(Errc::kTooLarge, "too many clients reporting; try again in a minute");
     }
@@ -176,8 +177,9 @@ Status MirrorDirector::Report(const std::string& client, const std::string& body
 }
 
 MirrorDirector::ProbeOutcome MirrorDirector::ProbeMirror(
-    net::HttpClient& http, const MirrorRecord& mirror, const tuf::Metadata<tuf::Timestamp>& origin_ts,
-    const tuf::Root& root, const std::vector<ArtifactRecord>& artifacts) {
+    net::HttpClient& http, const MirrorRecord& mirror,
+    const tuf::Metadata<tuf::Timestamp>& origin_ts, const tuf::Root& root,
+    const std::vector<ArtifactRecord>& artifacts) {
   ProbeOutcome out;
   auto ts = Get(http, mirror.url + "/metadata/timestamp.json", 16384, options_.probe_timeout);
   if (!ts || ts->status != 200) {
@@ -198,7 +200,8 @@ MirrorDirector::ProbeOutcome MirrorDirector::ProbeMirror(
   out.snapshot_version = md->body.snapshot_meta.version;
   if (md->body.version > origin_ts.body.version) {
     out.state = "quarantined";
-    out.reason = "claims timestamp v" + std::to_string(md->body.version) + ", newer than the origin's";
+    out.reason =
+        "claims timestamp v" + std::to_string(md->body.version) + ", newer than the origin's";
     return out;
   }
   // Which files it must hold; a quarantined mirror gets every one checked.
@@ -212,12 +215,14 @@ MirrorDirector::ProbeOutcome MirrorDirector::ProbeMirror(
     sample.resize(static_cast<std::size_t>(options_.probe_samples));
   }
   for (const ArtifactRecord* a : sample) {
-    const std::string url = mirror.url + "/" + tuf::EncodeTargetPathForUrl(
-                                                   "targets/" + tuf::HashPrefixedTargetPath(a->path, a->sha256));
+    const std::string url =
+        mirror.url + "/" +
+        tuf::EncodeTargetPathForUrl("targets/" + tuf::HashPrefixedTargetPath(a->path, a->sha256));
     auto f = Get(http, url, static_cast<std::uint64_t>(a->length), options_.probe_timeout);
     if (!f || f->status != 200) {
       out.state = "stale";
-      out.reason = a->path + " missing: " + (f ? "HTTP " + std::to_string(f->status) : f.error().ToString());
+      out.reason =
+          a->path + " missing: " + (f ? "HTTP " + std::to_string(f->status) : f.error().ToString());
       return out;
     }
     if (crypto::Sha256Hex(f->body) != a->sha256) {
@@ -293,8 +298,9 @@ Status MirrorDirector::PublishMirrorList() {
     if (m.state == "healthy") healthy.push_back(std::move(m));
   }
   // The document is a function of the healthy set only, so an unchanged set is not republished.
-  auto published = svc_.PublishTargetFile("mirrors", "mirrors.json", MirrorsJson(healthy, 0),
-                                          "mirror list: " + std::to_string(healthy.size()) + " healthy");
+  auto published =
+      svc_.PublishTargetFile("mirrors", "mirrors.json", MirrorsJson(healthy, 0),
+                             "mirror list: " + std::to_string(healthy.size()) + " healthy");
   if (!published) return published.error();
   return OkStatus();
 }
@@ -393,7 +399,8 @@ void MirrorDirector::PushNotices() {
     if (!http) return;
     for (std::size_t i; (i = next.fetch_add(1)) < urls.size();) {
       for (int attempt = 0; attempt < 3; ++attempt) {
-        if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(200 << (attempt - 1)));
+        if (attempt > 0)
+          std::this_thread::sleep_for(std::chrono::milliseconds(200 << (attempt - 1)));
         net::FetchRequest req;
         req.url = urls[i];
         req.method = "POST";
@@ -409,7 +416,8 @@ void MirrorDirector::PushNotices() {
     }
   };
   std::vector<std::thread> workers;
-  for (std::size_t w = 0; w < std::min<std::size_t>(16, urls.size()); ++w) workers.emplace_back(worker);
+  for (std::size_t w = 0; w < std::min<std::size_t>(16, urls.size()); ++w)
+    workers.emplace_back(worker);
   for (auto& t : workers) t.join();
 }
 

@@ -102,7 +102,7 @@ class MirrorDirector {
   OriginService& svc_;
   DirectorOptions options_;
   std::mutex mu_;
-  std::set<std::string> reported_;                       // guarded by mu_
+  std::set<std::string> reported_;                             // guarded by mu_
   std::map<std::string, std::vector<UnixTime>> report_times_;  // per client, guarded by mu_
   std::mutex healthy_mu_;
   std::shared_ptr<const std::vector<MirrorRecord>> healthy_;  // guarded by healthy_mu_

@@ -609,7 +609,8 @@ StatusReport OriginService::Report() {
     if (auto plugins = catalog_->ListPlugins()) {
       r.plugins = plugins->size();
       for (const auto& p : *plugins) {
-        if (const tuf::Targets* pt = repo_->targets(p.role)) add(p.role, pt->version, pt->expires, true);
+        if (const tuf::Targets* pt = repo_->targets(p.role))
+          add(p.role, pt->version, pt->expires, true);
       }
     }
   }

@@ -82,7 +82,8 @@ CREATE TABLE audit (
   action TEXT NOT NULL,
   detail TEXT NOT NULL
 );
-)sql", R"sql(
+)sql",
+                                                         R"sql(
 ALTER TABLE artifacts ADD COLUMN snapshot_version INTEGER NOT NULL DEFAULT 0;
 CREATE TABLE mirrors (
   name TEXT PRIMARY KEY,
@@ -126,7 +127,8 @@ Result<std::vector<PublishFile>> FilesFromJson(std::string_view text) {
   for (const auto& e : v.as_array()) {
     PublishFile f;
     const json::Value* path = e.Find("path");
-    if (path == nullptr || !path->is_string()) return Error(Errc::kParseError, "publish files: no path");
+    if (path == nullptr || !path->is_string())
+      return Error(Errc::kParseError, "publish files: no path");
     f.path = path->as_string();
     if (const json::Value* r = e.Find("role"); r && r->is_string()) f.role = r->as_string();
     if (const json::Value* n = e.Find("version"); n && n->is_int()) f.version = n->as_int();
@@ -151,8 +153,8 @@ class SqliteCatalog final : public Catalog {
 
   Status AddPlugin(const PluginRecord& p) override {
     std::lock_guard lock(mu_);
-    FERRY_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(
-        "INSERT INTO plugins(name, role, created_at) VALUES (?1, ?2, ?3)"));
+    FERRY_ASSIGN_OR_RETURN(
+        Stmt s, db_.Prepare("INSERT INTO plugins(name, role, created_at) VALUES (?1, ?2, ?3)"));
     FERRY_TRY(s.BindText(1, p.name));
     FERRY_TRY(s.BindText(2, p.role));
     FERRY_TRY(s.BindInt64(3, p.created_at));
@@ -161,17 +163,19 @@ class SqliteCatalog final : public Catalog {
 
   Result<std::optional<PluginRecord>> FindPlugin(const std::string& name) override {
     std::lock_guard lock(mu_);
-    FERRY_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(
-        "SELECT name, role, created_at FROM plugins WHERE name = ?1"));
+    FERRY_ASSIGN_OR_RETURN(
+        Stmt s, db_.Prepare("SELECT name, role, created_at FROM plugins WHERE name = ?1"));
     FERRY_TRY(s.BindText(1, name));
     FERRY_ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) return std::optional<PluginRecord>();
-    return std::optional<PluginRecord>(PluginRecord{s.ColumnText(0), s.ColumnText(1), s.ColumnInt64(2)});
+    return std::optional<PluginRecord>(
+        PluginRecord{s.ColumnText(0), s.ColumnText(1), s.ColumnInt64(2)});
   }
 
   Result<std::vector<PluginRecord>> ListPlugins() override {
     std::lock_guard lock(mu_);
-    FERRY_ASSIGN_OR_RETURN(Stmt s, db_.Prepare("SELECT name, role, created_at FROM plugins ORDER BY name"));
+    FERRY_ASSIGN_OR_RETURN(Stmt s,
+                           db_.Prepare("SELECT name, role, created_at FROM plugins ORDER BY name"));
     std::vector<PluginRecord> out;
     for (;;) {
       FERRY_ASSIGN_OR_RETURN(bool row, s.Step());
@@ -183,8 +187,10 @@ class SqliteCatalog final : public Catalog {
 
   Status AddAuthor(const AuthorRecord& a) override {
     std::lock_guard lock(mu_);
-    FERRY_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(
-        "INSERT INTO authors(plugin, name, keyid, public_key) VALUES (?1, ?2, ?3, ?4)"));
+    FERRY_ASSIGN_OR_RETURN(
+        Stmt s,
+        db_.Prepare(
+            "INSERT INTO authors(plugin, name, keyid, public_key) VALUES (?1, ?2, ?3, ?4)"));
     FERRY_TRY(s.BindText(1, a.plugin));
     FERRY_TRY(s.BindText(2, a.name));
     FERRY_TRY(s.BindText(3, a.keyid));
@@ -192,7 +198,8 @@ class SqliteCatalog final : public Catalog {
     return WithConflictMessage(s.Run(), "that key is already an author of " + a.plugin);
   }
 
-  Status ReplaceAuthors(const std::string& plugin, const std::vector<AuthorRecord>& authors) override {
+  Status ReplaceAuthors(const std::string& plugin,
+                        const std::vector<AuthorRecord>& authors) override {
     std::lock_guard lock(mu_);
     FERRY_ASSIGN_OR_RETURN(Txn txn, Txn::Begin(db_));
     {
@@ -201,8 +208,10 @@ class SqliteCatalog final : public Catalog {
       FERRY_TRY(d.Run());
     }
     for (const auto& a : authors) {
-      FERRY_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(
-          "INSERT INTO authors(plugin, name, keyid, public_key) VALUES (?1, ?2, ?3, ?4)"));
+      FERRY_ASSIGN_OR_RETURN(
+          Stmt s,
+          db_.Prepare(
+              "INSERT INTO authors(plugin, name, keyid, public_key) VALUES (?1, ?2, ?3, ?4)"));
       FERRY_TRY(s.BindText(1, plugin));
       FERRY_TRY(s.BindText(2, a.name));
       FERRY_TRY(s.BindText(3, a.keyid));
@@ -214,8 +223,10 @@ class SqliteCatalog final : public Catalog {
 
   Result<std::vector<AuthorRecord>> ListAuthors(const std::string& plugin) override {
     std::lock_guard lock(mu_);
-    FERRY_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(
-        "SELECT plugin, name, keyid, public_key FROM authors WHERE plugin = ?1 ORDER BY id"));
+    FERRY_ASSIGN_OR_RETURN(
+        Stmt s,
+        db_.Prepare(
+            "SELECT plugin, name, keyid, public_key FROM authors WHERE plugin = ?1 ORDER BY id"));
     FERRY_TRY(s.BindText(1, plugin));
     std::vector<AuthorRecord> out;
     for (;;) {
@@ -228,9 +239,10 @@ class SqliteCatalog final : public Catalog {
 
   Result<std::int64_t> AddToken(const std::string& token_hash, const TokenRecord& t) override {
     std::lock_guard lock(mu_);
-    FERRY_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(
-        "INSERT INTO tokens(token_hash, scope, description, created_at, expires_at) "
-        "VALUES (?1, ?2, ?3, ?4, ?5)"));
+    FERRY_ASSIGN_OR_RETURN(
+        Stmt s,
+        db_.Prepare("INSERT INTO tokens(token_hash, scope, description, created_at, expires_at) "
+                    "VALUES (?1, ?2, ?3, ?4, ?5)"));
     FERRY_TRY(s.BindText(1, token_hash));
     FERRY_TRY(s.BindText(2, t.scope));
     FERRY_TRY(s.BindText(3, t.description));
@@ -242,9 +254,10 @@ class SqliteCatalog final : public Catalog {
 
   Result<std::optional<TokenRecord>> FindToken(const std::string& token_hash) override {
     std::lock_guard lock(mu_);
-    FERRY_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(
-        "SELECT id, scope, description, created_at, expires_at, revoked_at FROM tokens "
-        "WHERE token_hash = ?1"));
+    FERRY_ASSIGN_OR_RETURN(
+        Stmt s,
+        db_.Prepare("SELECT id, scope, description, created_at, expires_at, revoked_at FROM tokens "
+                    "WHERE token_hash = ?1"));
     FERRY_TRY(s.BindText(1, token_hash));
     FERRY_ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) return std::optional<TokenRecord>();
@@ -253,8 +266,8 @@ class SqliteCatalog final : public Catalog {
 
   Result<std::vector<TokenRecord>> ListTokens() override {
     std::lock_guard lock(mu_);
-    FERRY_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(
-        "SELECT id, scope, description, created_at, expires_at, revoked_at FROM tokens ORDER BY id"));
+    FERRY_ASSIGN_OR_RETURN(Stmt s, db_.Prepare("SELECT id, scope, description, created_at, "
+                                               "expires_at, revoked_at FROM tokens ORDER BY id"));
     std::vector<TokenRecord> out;
     for (;;) {
       FERRY_ASSIGN_OR_RETURN(bool row, s.Step());
@@ -266,8 +279,9 @@ class SqliteCatalog final : public Catalog {
 
   Status RevokeToken(std::int64_t id, UnixTime at) override {
     std::lock_guard lock(mu_);
-    FERRY_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(
-        "UPDATE tokens SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1"));
+    FERRY_ASSIGN_OR_RETURN(
+        Stmt s,
+        db_.Prepare("UPDATE tokens SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1"));
     FERRY_TRY(s.BindInt64(1, id));
     FERRY_TRY(s.BindInt64(2, at));
     FERRY_TRY(s.Run());
@@ -277,9 +291,10 @@ class SqliteCatalog final : public Catalog {
 
   Status AddUpload(const UploadRecord& u) override {
     std::lock_guard lock(mu_);
-    FERRY_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(
-        "INSERT INTO uploads(plugin, path, sha256, length, token_id, created_at) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
+    FERRY_ASSIGN_OR_RETURN(
+        Stmt s,
+        db_.Prepare("INSERT INTO uploads(plugin, path, sha256, length, token_id, created_at) "
+                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
     FERRY_TRY(s.BindText(1, u.plugin));
     FERRY_TRY(s.BindText(2, u.path));
     FERRY_TRY(s.BindText(3, u.sha256));
@@ -292,16 +307,17 @@ class SqliteCatalog final : public Catalog {
   Result<std::optional<UploadRecord>> FindUpload(const std::string& path,
                                                  const std::string& sha256) override {
     std::lock_guard lock(mu_);
-    FERRY_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(
-        "SELECT plugin, path, sha256, length, token_id, created_at FROM uploads "
-        "WHERE path = ?1 AND sha256 = ?2 ORDER BY id DESC LIMIT 1"));
+    FERRY_ASSIGN_OR_RETURN(
+        Stmt s,
+        db_.Prepare("SELECT plugin, path, sha256, length, token_id, created_at FROM uploads "
+                    "WHERE path = ?1 AND sha256 = ?2 ORDER BY id DESC LIMIT 1"));
     FERRY_TRY(s.BindText(1, path));
     FERRY_TRY(s.BindText(2, sha256));
     FERRY_ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) return std::optional<UploadRecord>();
-    return std::optional<UploadRecord>(UploadRecord{s.ColumnText(0), s.ColumnText(1), s.ColumnText(2),
-                                                    s.ColumnInt64(3), s.ColumnInt64(4),
-                                                    s.ColumnInt64(5)});
+    return std::optional<UploadRecord>(UploadRecord{s.ColumnText(0), s.ColumnText(1),
+                                                    s.ColumnText(2), s.ColumnInt64(3),
+                                                    s.ColumnInt64(4), s.ColumnInt64(5)});
   }
 
   Result<std::optional<ArtifactRecord>> FindArtifact(const std::string& path) override {
@@ -329,8 +345,8 @@ class SqliteCatalog final : public Catalog {
 
   Result<std::int64_t> CurrentVersion(const std::string& role) override {
     std::lock_guard lock(mu_);
-    FERRY_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(
-        "SELECT COALESCE(MAX(version), 0) FROM metadata WHERE role = ?1"));
+    FERRY_ASSIGN_OR_RETURN(
+        Stmt s, db_.Prepare("SELECT COALESCE(MAX(version), 0) FROM metadata WHERE role = ?1"));
     FERRY_TRY(s.BindText(1, role));
     FERRY_ASSIGN_OR_RETURN(bool row, s.Step());
     return row ? s.ColumnInt64(0) : 0;
@@ -338,10 +354,10 @@ class SqliteCatalog final : public Catalog {
 
   Result<std::map<std::string, std::string>> CurrentMetadata() override {
     std::lock_guard lock(mu_);
-    FERRY_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(
-        "SELECT m.role, m.bytes FROM metadata m JOIN "
-        "(SELECT role, MAX(version) AS v FROM metadata GROUP BY role) cur "
-        "ON m.role = cur.role AND m.version = cur.v"));
+    FERRY_ASSIGN_OR_RETURN(
+        Stmt s, db_.Prepare("SELECT m.role, m.bytes FROM metadata m JOIN "
+                            "(SELECT role, MAX(version) AS v FROM metadata GROUP BY role) cur "
+                            "ON m.role = cur.role AND m.version = cur.v"));
     std::map<std::string, std::string> out;
     for (;;) {
       FERRY_ASSIGN_OR_RETURN(bool row, s.Step());
@@ -369,15 +385,15 @@ class SqliteCatalog final : public Catalog {
                                      const std::string& actor, UnixTime now) override {
     std::lock_guard lock(mu_);
     FERRY_ASSIGN_OR_RETURN(Txn txn, Txn::Begin(db_));
-    FERRY_ASSIGN_OR_RETURN(Stmt p, db_.Prepare(
-        "INSERT INTO publishes(created_at, reason, state, files) VALUES (?1, ?2, 'staged', ?3)"));
+    FERRY_ASSIGN_OR_RETURN(Stmt p, db_.Prepare("INSERT INTO publishes(created_at, reason, state, "
+                                               "files) VALUES (?1, ?2, 'staged', ?3)"));
     FERRY_TRY(p.BindInt64(1, now));
     FERRY_TRY(p.BindText(2, publish.reason));
     FERRY_TRY(p.BindText(3, FilesToJson(publish.files)));
     FERRY_TRY(p.Run());
     const std::int64_t id = db_.LastInsertRowId();
-    FERRY_ASSIGN_OR_RETURN(Stmt m, db_.Prepare(
-        "INSERT INTO metadata(role, version, bytes, sha256, publish_id) VALUES (?1, ?2, ?3, ?4, ?5)"));
+    FERRY_ASSIGN_OR_RETURN(Stmt m, db_.Prepare("INSERT INTO metadata(role, version, bytes, sha256, "
+                                               "publish_id) VALUES (?1, ?2, ?3, ?4, ?5)"));
     for (const auto& md : metadata) {
       m.Reset();
       FERRY_TRY(m.BindText(1, md.role));
@@ -385,12 +401,14 @@ class SqliteCatalog final : public Catalog {
       FERRY_TRY(m.BindBlob(3, AsBytes(md.bytes)));
       FERRY_TRY(m.BindText(4, crypto::Sha256Hex(md.bytes)));
       FERRY_TRY(m.BindInt64(5, id));
-      FERRY_TRY(WithConflictMessage(m.Run(), md.role + " v" + std::to_string(md.version) +
-                                                 " was published concurrently"));
+      FERRY_TRY(WithConflictMessage(
+          m.Run(), md.role + " v" + std::to_string(md.version) + " was published concurrently"));
     }
-    FERRY_ASSIGN_OR_RETURN(Stmt a, db_.Prepare(
-        "INSERT INTO artifacts(path, role, package, version, sha256, length, published_at, "
-        "snapshot_version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
+    FERRY_ASSIGN_OR_RETURN(
+        Stmt a,
+        db_.Prepare(
+            "INSERT INTO artifacts(path, role, package, version, sha256, length, published_at, "
+            "snapshot_version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
     for (const auto& art : artifacts) {
       a.Reset();
       FERRY_TRY(a.BindText(1, art.path));
@@ -401,8 +419,8 @@ class SqliteCatalog final : public Catalog {
       FERRY_TRY(a.BindInt64(6, art.length));
       FERRY_TRY(a.BindInt64(7, now));
       FERRY_TRY(a.BindInt64(8, art.snapshot_version));
-      FERRY_TRY(WithConflictMessage(a.Run(), art.package + " " + art.version + " (" + art.path +
-                                                 ") is already published"));
+      FERRY_TRY(WithConflictMessage(
+          a.Run(), art.package + " " + art.version + " (" + art.path + ") is already published"));
     }
     FERRY_TRY(AuditLocked(actor, "publish", publish.reason, now));
     FERRY_TRY(txn.Commit());
@@ -411,15 +429,17 @@ class SqliteCatalog final : public Catalog {
 
   Status MarkPublishDone(std::int64_t id) override {
     std::lock_guard lock(mu_);
-    FERRY_ASSIGN_OR_RETURN(Stmt s, db_.Prepare("UPDATE publishes SET state = 'done' WHERE id = ?1"));
+    FERRY_ASSIGN_OR_RETURN(Stmt s,
+                           db_.Prepare("UPDATE publishes SET state = 'done' WHERE id = ?1"));
     FERRY_TRY(s.BindInt64(1, id));
     return s.Run();
   }
 
   Result<std::vector<PublishRecord>> StagedPublishes() override {
     std::lock_guard lock(mu_);
-    FERRY_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(
-        "SELECT id, reason, files FROM publishes WHERE state = 'staged' ORDER BY id"));
+    FERRY_ASSIGN_OR_RETURN(
+        Stmt s,
+        db_.Prepare("SELECT id, reason, files FROM publishes WHERE state = 'staged' ORDER BY id"));
     std::vector<PublishRecord> out;
     for (;;) {
       FERRY_ASSIGN_OR_RETURN(bool row, s.Step());
@@ -435,8 +455,8 @@ class SqliteCatalog final : public Catalog {
 
   Result<std::string> MetadataBytes(const std::string& role, std::int64_t version) override {
     std::lock_guard lock(mu_);
-    FERRY_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(
-        "SELECT bytes FROM metadata WHERE role = ?1 AND version = ?2"));
+    FERRY_ASSIGN_OR_RETURN(
+        Stmt s, db_.Prepare("SELECT bytes FROM metadata WHERE role = ?1 AND version = ?2"));
     FERRY_TRY(s.BindText(1, role));
     FERRY_TRY(s.BindInt64(2, version));
     FERRY_ASSIGN_OR_RETURN(bool row, s.Step());
@@ -457,11 +477,13 @@ class SqliteCatalog final : public Catalog {
         return Error(Errc::kConflict, "mirror " + m.name + " is registered with another key");
       }
     }
-    FERRY_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(
-        "INSERT INTO mirrors(name, url, region, country, contact, capacity_mbps, public_key, "
-        "push_url, registered_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
-        "ON CONFLICT(name) DO UPDATE SET url = ?2, region = ?3, country = ?4, contact = ?5, "
-        "capacity_mbps = ?6, push_url = ?8"));
+    FERRY_ASSIGN_OR_RETURN(
+        Stmt s,
+        db_.Prepare(
+            "INSERT INTO mirrors(name, url, region, country, contact, capacity_mbps, public_key, "
+            "push_url, registered_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+            "ON CONFLICT(name) DO UPDATE SET url = ?2, region = ?3, country = ?4, contact = ?5, "
+            "capacity_mbps = ?6, push_url = ?8"));
     FERRY_TRY(s.BindText(1, m.name));
     FERRY_TRY(s.BindText(2, m.url));
     FERRY_TRY(s.BindText(3, m.region));
@@ -500,9 +522,11 @@ class SqliteCatalog final : public Catalog {
                             const std::string& reason, std::int64_t timestamp_version,
                             std::int64_t snapshot_version, UnixTime probed_at) override {
     std::lock_guard lock(mu_);
-    FERRY_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(
-        "UPDATE mirrors SET state = ?2, state_reason = ?3, timestamp_version = ?4, "
-        "snapshot_version = ?5, last_probe = ?6 WHERE name = ?1 AND state != 'disabled'"));
+    FERRY_ASSIGN_OR_RETURN(
+        Stmt s,
+        db_.Prepare(
+            "UPDATE mirrors SET state = ?2, state_reason = ?3, timestamp_version = ?4, "
+            "snapshot_version = ?5, last_probe = ?6 WHERE name = ?1 AND state != 'disabled'"));
     FERRY_TRY(s.BindText(1, name));
     FERRY_TRY(s.BindText(2, state));
     FERRY_TRY(s.BindText(3, reason));
@@ -517,8 +541,8 @@ class SqliteCatalog final : public Catalog {
   Status SetMirrorDisabled(const std::string& name, bool disabled,
                            const std::string& reason) override {
     std::lock_guard lock(mu_);
-    FERRY_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(
-        "UPDATE mirrors SET state = ?2, state_reason = ?3 WHERE name = ?1"));
+    FERRY_ASSIGN_OR_RETURN(
+        Stmt s, db_.Prepare("UPDATE mirrors SET state = ?2, state_reason = ?3 WHERE name = ?1"));
     FERRY_TRY(s.BindText(1, name));
     FERRY_TRY(s.BindText(2, disabled ? "disabled" : "quarantined"));
     FERRY_TRY(s.BindText(3, reason));
@@ -538,8 +562,9 @@ class SqliteCatalog final : public Catalog {
   Status RecordHeartbeat(const std::string& name, const std::string& statement,
                          UnixTime at) override {
     std::lock_guard lock(mu_);
-    FERRY_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(
-        "UPDATE mirrors SET heartbeat = ?2, last_heartbeat = ?3 WHERE name = ?1"));
+    FERRY_ASSIGN_OR_RETURN(
+        Stmt s,
+        db_.Prepare("UPDATE mirrors SET heartbeat = ?2, last_heartbeat = ?3 WHERE name = ?1"));
     FERRY_TRY(s.BindText(1, name));
     FERRY_TRY(s.BindText(2, statement));
     FERRY_TRY(s.BindInt64(3, at));
@@ -605,8 +630,8 @@ class SqliteCatalog final : public Catalog {
     return m;
   }
 
-  Result<std::optional<ArtifactRecord>> QueryArtifact(const std::string& where, const std::string& a,
-                                                      const std::string& b) {
+  Result<std::optional<ArtifactRecord>> QueryArtifact(const std::string& where,
+                                                      const std::string& a, const std::string& b) {
     FERRY_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(std::string(kArtifactSelect) + " " + where));
     FERRY_TRY(s.BindText(1, a));
     if (!b.empty()) FERRY_TRY(s.BindText(2, b));
@@ -617,8 +642,9 @@ class SqliteCatalog final : public Catalog {
 
   Status AuditLocked(const std::string& actor, const std::string& action, const std::string& detail,
                      UnixTime at) {
-    FERRY_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(
-        "INSERT INTO audit(at, actor, action, detail) VALUES (?1, ?2, ?3, ?4)"));
+    FERRY_ASSIGN_OR_RETURN(
+        Stmt s,
+        db_.Prepare("INSERT INTO audit(at, actor, action, detail) VALUES (?1, ?2, ?3, ?4)"));
     FERRY_TRY(s.BindInt64(1, at));
     FERRY_TRY(s.BindText(2, actor));
     FERRY_TRY(s.BindText(3, action));

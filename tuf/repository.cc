@@ -77,7 +77,7 @@ const Targets* Repository::targets(std::string_view role) const {
 Status Repository::AddTargetInfo(std::string_view role, std::string_view target_path,
                                  const TargetFile& file) {
   FERRY_TRY(CheckSafeTargetPath(target_path));
-  FERRY_ASSIGN_OR_RETURN(Targets* t, MutableTargets(role));
+  FERRY_ASSIGN_OR_RETURN(Targets * t, MutableTargets(role));
   // A delegated role may only list paths its delegation covers.
   auto del = delegators_.find(std::string(role));
   if (del != delegators_.end()) {
@@ -117,10 +117,10 @@ Status Repository::AddTarget(std::string_view role, std::string_view target_path
 }
 
 Status Repository::RemoveTarget(std::string_view role, std::string_view target_path) {
-  FERRY_ASSIGN_OR_RETURN(Targets* t, MutableTargets(role));
+  FERRY_ASSIGN_OR_RETURN(Targets * t, MutableTargets(role));
   if (t->targets.erase(std::string(target_path)) == 0) {
-    return Error(Errc::kNotFound, std::string(role) + " does not list \"" +
-                                      std::string(target_path) + "\"");
+    return Error(Errc::kNotFound,
+                 std::string(role) + " does not list \"" + std::string(target_path) + "\"");
   }
   dirty_.insert(std::string(role));
   return OkStatus();
@@ -134,9 +134,10 @@ Status Repository::AddDelegation(std::string_view delegator, DelegatedRole deleg
     return Error(Errc::kAlreadyExists, "role " + delegation.name + " already exists");
   }
   if ((delegation.paths.has_value()) == (delegation.path_hash_prefixes.has_value())) {
-    return Error(Errc::kInvalidArgument, "a delegation needs exactly one of paths and path_hash_prefixes");
+    return Error(Errc::kInvalidArgument,
+                 "a delegation needs exactly one of paths and path_hash_prefixes");
   }
-  FERRY_ASSIGN_OR_RETURN(Targets* parent, MutableTargets(delegator));
+  FERRY_ASSIGN_OR_RETURN(Targets * parent, MutableTargets(delegator));
   if (!parent->delegations) parent->delegations.emplace();
   if (parent->delegations->succinct_roles) {
     return Error(Errc::kInvalidArgument, std::string(delegator) + " uses succinct hash bins");
@@ -163,9 +164,10 @@ Status Repository::AddDelegation(std::string_view delegator, DelegatedRole deleg
     return Error(Errc::kAlreadyExists, "role " + delegation.name + " already exists");
   }
   if ((delegation.paths.has_value()) == (delegation.path_hash_prefixes.has_value())) {
-    return Error(Errc::kInvalidArgument, "a delegation needs exactly one of paths and path_hash_prefixes");
+    return Error(Errc::kInvalidArgument,
+                 "a delegation needs exactly one of paths and path_hash_prefixes");
   }
-  FERRY_ASSIGN_OR_RETURN(Targets* parent, MutableTargets(delegator));
+  FERRY_ASSIGN_OR_RETURN(Targets * parent, MutableTargets(delegator));
   if (!parent->delegations) parent->delegations.emplace();
   if (parent->delegations->succinct_roles) {
     return Error(Errc::kInvalidArgument, std::string(delegator) + " uses succinct hash bins");
@@ -192,16 +194,18 @@ Status Repository::SetDelegatedKeys(std::string_view role, const std::vector<Key
   if (keys.empty() || threshold < 1 || static_cast<std::int64_t>(keys.size()) < threshold) {
     return Error(Errc::kInvalidArgument, std::string(role) + ": needs at least threshold keys");
   }
-  FERRY_ASSIGN_OR_RETURN(Targets* parent, MutableTargets(d->second));
+  FERRY_ASSIGN_OR_RETURN(Targets * parent, MutableTargets(d->second));
   DelegatedRole* delegation = nullptr;
   for (auto& r : parent->delegations->roles) {
     if (r.name == role) delegation = &r;
   }
-  if (delegation == nullptr) return Error(Errc::kNotFound, "no delegation for " + std::string(role));
+  if (delegation == nullptr)
+    return Error(Errc::kNotFound, "no delegation for " + std::string(role));
   delegation->keyids.clear();
   for (const Key& k : keys) {
     const std::string id = k.ComputeKeyId();
-    if (std::find(delegation->keyids.begin(), delegation->keyids.end(), id) == delegation->keyids.end()) {
+    if (std::find(delegation->keyids.begin(), delegation->keyids.end(), id) ==
+        delegation->keyids.end()) {
       delegation->keyids.push_back(id);
     }
     parent->delegations->keys.insert_or_assign(id, k);
@@ -218,7 +222,8 @@ Status Repository::SetDelegatedKeys(std::string_view role, const std::vector<Key
 
 Status Repository::SetRoleKeys(std::string_view role, const RoleSigning& signing) {
   if (!IsTopLevelRole(role)) {
-    return Error(Errc::kInvalidArgument, "SetRoleKeys is for top-level roles, not " + std::string(role));
+    return Error(Errc::kInvalidArgument,
+                 "SetRoleKeys is for top-level roles, not " + std::string(role));
   }
   FERRY_TRY(CheckSigning(role, signing));
   const std::string name(role);
@@ -307,9 +312,10 @@ Result<std::vector<StagedFile>> Repository::Stage(UnixTime now) {
       }
     }
     std::string bytes = SignEnvelope(ToJson(root_), signing.signers);
-    out.push_back({"metadata/" + MetadataFileName(kRoot, root_.version), bytes,
-                   std::string(kRoot), root_.version});
-    out.push_back({"metadata/" + MetadataFileName(kRoot), bytes, std::string(kRoot), root_.version});
+    out.push_back({"metadata/" + MetadataFileName(kRoot, root_.version), bytes, std::string(kRoot),
+                   root_.version});
+    out.push_back(
+        {"metadata/" + MetadataFileName(kRoot), bytes, std::string(kRoot), root_.version});
     current_[std::string(kRoot)] = std::move(bytes);
     previous_root_signing_.reset();
   }
@@ -327,14 +333,14 @@ Result<std::vector<StagedFile>> Repository::Stage(UnixTime now) {
     } else {
       ++t.version;
       auto custom = options_.role_expiry_seconds.find(name);
-      t.expires = now + (custom != options_.role_expiry_seconds.end()
-                             ? custom->second
-                             : options_.targets_expiry_seconds);
+      t.expires =
+          now + (custom != options_.role_expiry_seconds.end() ? custom->second
+                                                              : options_.targets_expiry_seconds);
       bytes = SignEnvelope(ToJson(t), signing_.at(name).signers);
     }
-    out.push_back({"metadata/" + MetadataFileName(name, consistent ? std::optional(t.version)
-                                                                   : std::nullopt),
-                   bytes, name, t.version});
+    out.push_back(
+        {"metadata/" + MetadataFileName(name, consistent ? std::optional(t.version) : std::nullopt),
+         bytes, name, t.version});
     MetaFile m;
     m.version = t.version;
     if (options_.snapshot_meta_hashes) {
@@ -351,9 +357,10 @@ Result<std::vector<StagedFile>> Repository::Stage(UnixTime now) {
     ++snapshot_.version;
     snapshot_.expires = now + options_.snapshot_expiry_seconds;
     std::string snap = SignEnvelope(ToJson(snapshot_), signing_.at(std::string(kSnapshot)).signers);
-    out.push_back({"metadata/" + MetadataFileName(kSnapshot, consistent ? std::optional(snapshot_.version)
-                                                                         : std::nullopt),
-                   snap, std::string(kSnapshot), snapshot_.version});
+    out.push_back(
+        {"metadata/" + MetadataFileName(
+                           kSnapshot, consistent ? std::optional(snapshot_.version) : std::nullopt),
+         snap, std::string(kSnapshot), snapshot_.version});
     timestamp_.snapshot_meta.version = snapshot_.version;
     timestamp_.snapshot_meta.length = static_cast<std::int64_t>(snap.size());
     timestamp_.snapshot_meta.hashes = {{"sha256", crypto::Sha256Hex(snap)}};
@@ -468,7 +475,8 @@ Status Repository::PutSignedTargets(std::string_view role, const std::string& by
                                      FormatTufTime(md.body.expires) + ", already past");
   }
   if (md.body.delegations) {
-    return Error(Errc::kUnsupported, name + ": Ferry does not accept delegations from plugin roles");
+    return Error(Errc::kUnsupported,
+                 name + ": Ferry does not accept delegations from plugin roles");
   }
   const DelegatedRole* delegation = nullptr;
   for (const auto& r : delegations.roles) {

@@ -39,8 +39,8 @@ struct RoleSigning {
 struct StagedFile {
   std::string path;
   std::string bytes;
-  std::string role;         // whose metadata this is
-  std::int64_t version = 0; // its version
+  std::string role;          // whose metadata this is
+  std::int64_t version = 0;  // its version
 };
 
 struct RepositoryOptions {
@@ -111,7 +111,8 @@ class Repository {
   // New keys/threshold for a delegated role: its delegator lists them (and drops keys no role
   // uses any more) and is re-signed at the next Publish. Metadata of the role signed by the old
   // keys no longer verifies; a role this repository signs needs SetSigners and Touch too.
-  Status SetDelegatedKeys(std::string_view role, const std::vector<Key>& keys, std::int64_t threshold);
+  Status SetDelegatedKeys(std::string_view role, const std::vector<Key>& keys,
+                          std::int64_t threshold);
 
   // New keys/threshold for a top-level role; the next Publish writes root N+1. A root key change
   // is signed by the old and the new root keys.
@@ -156,15 +157,15 @@ class Repository {
 
   RepositoryOptions options_;
   Root root_;
-  std::map<std::string, Targets> targets_;           // role -> metadata body
-  std::map<std::string, RoleSigning> signing_;      // role -> current signers
-  std::map<std::string, std::string> delegators_;   // delegated role -> its delegator
+  std::map<std::string, Targets> targets_;         // role -> metadata body
+  std::map<std::string, RoleSigning> signing_;     // role -> current signers
+  std::map<std::string, std::string> delegators_;  // delegated role -> its delegator
   Snapshot snapshot_;
   Timestamp timestamp_;
-  std::set<std::string> dirty_;                      // roles to re-sign
-  std::map<std::string, std::string> presigned_;     // role -> bytes signed elsewhere, to publish
-  std::optional<RoleSigning> previous_root_signing_; // set while a root rotation is pending
-  std::map<std::string, std::string> current_;       // role -> current bytes
+  std::set<std::string> dirty_;                       // roles to re-sign
+  std::map<std::string, std::string> presigned_;      // role -> bytes signed elsewhere, to publish
+  std::optional<RoleSigning> previous_root_signing_;  // set while a root rotation is pending
+  std::map<std::string, std::string> current_;        // role -> current bytes
   std::map<std::string, std::string> files_;
 };
 

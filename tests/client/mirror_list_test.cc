@@ -1,9 +1,8 @@
 #include "client/mirror_list.h"
 
-#include "client/client.h"
-
 #include <gtest/gtest.h>
 
+#include "client/client.h"
 #include "tests/testutil/testutil.h"
 
 namespace ferry::client {
@@ -25,9 +24,9 @@ TEST(MirrorList, Parses) {
 
 TEST(MirrorList, OrderConfiguredRegionLatencyWeightOriginLast) {
   std::vector<MirrorEntry> listed = {
-      {"na-slow", "http://na1", "na", "US", 10},   {"eu-heavy", "http://eu1", "eu", "DE", 1000},
-      {"eu-light", "http://eu2", "eu", "FR", 10},  {"eu-fast", "http://eu3", "eu", "NL", 1},
-      {"mine", "http://mine", "as", "JP", 1},      {"origin-dup", "http://origin", "eu", "DE", 1}};
+      {"na-slow", "http://na1", "na", "US", 10},  {"eu-heavy", "http://eu1", "eu", "DE", 1000},
+      {"eu-light", "http://eu2", "eu", "FR", 10}, {"eu-fast", "http://eu3", "eu", "NL", 1},
+      {"mine", "http://mine", "as", "JP", 1},     {"origin-dup", "http://origin", "eu", "DE", 1}};
   SourcePreferences p;
   p.configured = {"http://mine/"};
   p.region = "eu";
@@ -58,7 +57,8 @@ TEST(ClientInit, WritesRegionAndMirrors) {
   ASSERT_OK(Client::Open(dir.Join("s")));
   o.region = "EU west";
   o.force = true;
-  EXPECT_ERRC(Client::Init(dir.Join("s2"), "https://origin.example", root, o), Errc::kInvalidArgument);
+  EXPECT_ERRC(Client::Init(dir.Join("s2"), "https://origin.example", root, o),
+              Errc::kInvalidArgument);
 }
 
 }  // namespace

@@ -2,11 +2,11 @@
 // persistence, lazy delegation loading, downloads, failover, resume, limits.
 #include "client/updater.h"
 
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <filesystem>
 #include <set>
+
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/fs.h"
 #include "crypto/hash.h"
@@ -23,7 +23,7 @@ class MemoryFetcher : public Fetcher {
  public:
   struct Behavior {
     int status = 200;
-    std::optional<std::string> body;      // replaces the file's bytes
+    std::optional<std::string> body;       // replaces the file's bytes
     std::optional<std::size_t> cut_after;  // deliver this many bytes, then a timeout
   };
   explicit MemoryFetcher(const std::map<std::string, std::string>* files) : files_(files) {}
@@ -120,9 +120,9 @@ class UpdaterTest : public tuf::testing::TufTest {
 TEST_F(UpdaterTest, FreshRefreshMakesExactlyTheNeededRequests) {
   Updater u = NewUpdater();
   ASSERT_OK(u.Refresh());
-  EXPECT_EQ(fetcher_->Paths(), (std::vector<std::string>{"metadata/2.root.json", "metadata/timestamp.json",
-                                                         "metadata/1.snapshot.json",
-                                                         "metadata/1.targets.json"}));
+  EXPECT_EQ(fetcher_->Paths(),
+            (std::vector<std::string>{"metadata/2.root.json", "metadata/timestamp.json",
+                                      "metadata/1.snapshot.json", "metadata/1.targets.json"}));
   EXPECT_EQ(MetadataFiles(), (std::set<std::string>{"root.json", "timestamp.json", "snapshot.json",
                                                     "targets.json"}));
   // Exactly the bytes received.
@@ -136,7 +136,8 @@ TEST_F(UpdaterTest, SecondRefreshUsesLocalMetadata) {
   fetcher_->requests.clear();
   Updater again = NewUpdater();
   ASSERT_OK(again.Refresh());
-  EXPECT_EQ(fetcher_->Paths(), (std::vector<std::string>{"metadata/2.root.json", "metadata/timestamp.json"}));
+  EXPECT_EQ(fetcher_->Paths(),
+            (std::vector<std::string>{"metadata/2.root.json", "metadata/timestamp.json"}));
 }
 
 TEST_F(UpdaterTest, ServedBytesAreKeptVerbatim) {
@@ -195,38 +196,44 @@ TEST_F(UpdaterTest, UnusualRoleNamesAreEncoded) {
   // A delegation named "../delegatedrole" (hand-made; Ferry's writer refuses such names).
   auto* author = NewKey();
   std::string evil_name = "../delegatedrole";
-  std::string targets = Resign(repo_->MetadataBytes(tuf::kTargets), [&](json::Object& s) {
-    s.Set("version", 2);
-    json::Object d;
-    json::Object keys;
-    keys.Set(author->keyid(), author->public_key().json());
-    d.Set("keys", std::move(keys));
-    json::Object r;
-    r.Set("name", evil_name);
-    r.Set("keyids", json::Array{json::Value(author->keyid())});
-    r.Set("threshold", 1);
-    r.Set("terminating", false);
-    r.Set("paths", json::Array{json::Value("*")});
-    d.Set("roles", json::Array{json::Value(std::move(r))});
-    s.Set("delegations", std::move(d));
-  }, {targets_key_});
+  std::string targets = Resign(repo_->MetadataBytes(tuf::kTargets),
+                               [&](json::Object& s) {
+                                 s.Set("version", 2);
+                                 json::Object d;
+                                 json::Object keys;
+                                 keys.Set(author->keyid(), author->public_key().json());
+                                 d.Set("keys", std::move(keys));
+                                 json::Object r;
+                                 r.Set("name", evil_name);
+                                 r.Set("keyids", json::Array{json::Value(author->keyid())});
+                                 r.Set("threshold", 1);
+                                 r.Set("terminating", false);
+                                 r.Set("paths", json::Array{json::Value("*")});
+                                 d.Set("roles", json::Array{json::Value(std::move(r))});
+                                 s.Set("delegations", std::move(d));
+                               },
+                               {targets_key_});
   std::string role = Resign(repo_->MetadataBytes(tuf::kTargets), [](json::Object&) {}, {author});
-  std::string snap = Resign(repo_->MetadataBytes(tuf::kSnapshot), [&](json::Object& s) {
-    s.Set("version", 2);
-    auto& meta = s.Find("meta")->as_object();
-    meta.Find("targets.json")->as_object().Set("version", 2);
-    json::Object m;
-    m.Set("version", 1);
-    meta.Set(evil_name + ".json", std::move(m));
-  }, {snapshot_key_});
-  std::string ts = Resign(repo_->MetadataBytes(tuf::kTimestamp), [&](json::Object& s) {
-    s.Set("version", 2);
-    json::Object m;
-    m.Set("version", 2);
-    json::Object meta;
-    meta.Set("snapshot.json", std::move(m));
-    s.Set("meta", std::move(meta));
-  }, {timestamp_key_});
+  std::string snap = Resign(repo_->MetadataBytes(tuf::kSnapshot),
+                            [&](json::Object& s) {
+                              s.Set("version", 2);
+                              auto& meta = s.Find("meta")->as_object();
+                              meta.Find("targets.json")->as_object().Set("version", 2);
+                              json::Object m;
+                              m.Set("version", 1);
+                              meta.Set(evil_name + ".json", std::move(m));
+                            },
+                            {snapshot_key_});
+  std::string ts = Resign(repo_->MetadataBytes(tuf::kTimestamp),
+                          [&](json::Object& s) {
+                            s.Set("version", 2);
+                            json::Object m;
+                            m.Set("version", 2);
+                            json::Object meta;
+                            meta.Set("snapshot.json", std::move(m));
+                            s.Set("meta", std::move(meta));
+                          },
+                          {timestamp_key_});
   auto& bh = fetcher_->behaviors;
   bh["http://origin/metadata/timestamp.json"].body = ts;
   bh["http://origin/metadata/2.snapshot.json"].body = snap;
@@ -357,7 +364,8 @@ TEST_F(UpdaterTest, AllSourcesFailedListsEach) {
   fetcher_->behaviors["http://b" + url].status = 500;
   auto st = u.DownloadTarget(*info, dir_.Join("f.bin"));
   EXPECT_ERRC(st, Errc::kAllSourcesFailed);
-  EXPECT_NE(st.error().message().find("a: hash_mismatch"), std::string::npos) << st.error().message();
+  EXPECT_NE(st.error().message().find("a: hash_mismatch"), std::string::npos)
+      << st.error().message();
   EXPECT_NE(st.error().message().find("b: io_error: HTTP 500"), std::string::npos);
 }
 
@@ -421,7 +429,8 @@ TEST_F(UpdaterTest, DownloadAcrossFileSystemsIsCopiedAndVerified) {
   ASSERT_OK(u.DownloadTarget(*info, dir_.Join("big.bin")));
   EXPECT_TRUE(ferry::testing::ReadFileOrDie(dir_.Join("big.bin")) == content);
   std::size_t left = 0;
-  for (const auto& e : std::filesystem::directory_iterator(partial_dir)) left += e.is_regular_file();
+  for (const auto& e : std::filesystem::directory_iterator(partial_dir))
+    left += e.is_regular_file();
   EXPECT_EQ(left, 0u);
   for (const auto& e : std::filesystem::directory_iterator(dir_.path())) {
     EXPECT_EQ(e.path().filename().string().find(".tmp."), std::string::npos) << e.path();
@@ -437,9 +446,8 @@ TEST_F(UpdaterTest, FreezeIsReported) {
 
 TEST_F(UpdaterTest, FastForwardRecoveryAcrossRuns) {
   // The client persisted an attacker's timestamp v99999 (timestamp key compromised).
-  std::string attack = Resign(repo_->MetadataBytes(tuf::kTimestamp), [](json::Object& s) {
-    s.Set("version", 99999);
-  }, {timestamp_key_});
+  std::string attack = Resign(repo_->MetadataBytes(tuf::kTimestamp),
+                              [](json::Object& s) { s.Set("version", 99999); }, {timestamp_key_});
   fetcher_->behaviors["http://origin/metadata/timestamp.json"].body = attack;
   ASSERT_OK(NewUpdater().Refresh());
   EXPECT_EQ(Local("timestamp.json"), attack);

@@ -1,13 +1,13 @@
 // The TUF attacks end to end: `ferry-tuf` and `ferry` run as real processes against a scripted,
 // hostile HTTP server on 127.0.0.1 that serves a repository made by the repository writer.
 // One named test per attack (docs/threat-model.md).
-#include <sys/stat.h>
-
-#include <filesystem>
 #include <csignal>
+#include <filesystem>
 #include <random>
 #include <set>
 #include <thread>
+
+#include <sys/stat.h>
 
 #include "base/fs.h"
 #include "crypto/hash.h"
@@ -59,13 +59,13 @@ class ClientAttackTest : public TufTest {
     return RunProcess(argv, env, std::chrono::seconds(60));
   }
   RunResult Refresh(std::map<std::string, std::string> env = {}, const std::string& faketime = "") {
-    return Tuf({"--metadata-url", server_.url("metadata/"), "--metadata-dir", meta_, "refresh"}, env,
-               faketime);
+    return Tuf({"--metadata-url", server_.url("metadata/"), "--metadata-dir", meta_, "refresh"},
+               env, faketime);
   }
   RunResult Download(const std::string& target, std::map<std::string, std::string> env = {}) {
-    return Tuf({"--metadata-url", server_.url("metadata/"), "--metadata-dir", meta_, "--target-name",
-                target, "--target-dir", targets_, "--target-base-url", server_.url("targets/"),
-                "download"},
+    return Tuf({"--metadata-url", server_.url("metadata/"), "--metadata-dir", meta_,
+                "--target-name", target, "--target-dir", targets_, "--target-base-url",
+                server_.url("targets/"), "download"},
                env);
   }
   std::int64_t LocalVersion(const std::string& role) {
@@ -100,7 +100,8 @@ TEST_F(ClientAttackTest, FreshRefreshRequestsOnlyWhatItNeeds) {
                                       "metadata/2.snapshot.json", "metadata/2.targets.json"}));
   EXPECT_EQ(Files(meta_), (std::set<std::string>{"root.json", "timestamp.json", "snapshot.json",
                                                  "targets.json"}));
-  EXPECT_EQ(ferry::testing::ReadFileOrDie(meta_ + "/timestamp.json"), repo_->MetadataBytes(kTimestamp));
+  EXPECT_EQ(ferry::testing::ReadFileOrDie(meta_ + "/timestamp.json"),
+            repo_->MetadataBytes(kTimestamp));
 }
 
 TEST_F(ClientAttackTest, DownloadAndArtifactCache) {
@@ -110,7 +111,8 @@ TEST_F(ClientAttackTest, DownloadAndArtifactCache) {
   server_.ClearRequests();
   r = Download("release/app-1.0.tgz");
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  for (const auto& req : server_.Requests()) EXPECT_EQ(req.rfind("targets/", 0), std::string::npos) << req;
+  for (const auto& req : server_.Requests())
+    EXPECT_EQ(req.rfind("targets/", 0), std::string::npos) << req;
 }
 
 TEST_F(ClientAttackTest, ArbitraryTarget) {
@@ -205,8 +207,8 @@ TEST_F(ClientAttackTest, RootRotation) {
   EXPECT_EQ(LocalVersion("root"), 2);
   // A root v3 signed only by a key the client does not trust is refused.
   auto* rogue = NewKey();
-  std::string v3 = Resign(repo_->MetadataBytes(kRoot), [](json::Object& s) { s.Set("version", 3); },
-                          {rogue});
+  std::string v3 =
+      Resign(repo_->MetadataBytes(kRoot), [](json::Object& s) { s.Set("version", 3); }, {rogue});
   server_.SetFile("metadata/3.root.json", v3);
   r = Refresh();
   EXPECT_EQ(r.exit_code, 1);
@@ -216,9 +218,8 @@ TEST_F(ClientAttackTest, RootRotation) {
 
 TEST_F(ClientAttackTest, FastForwardRecovery) {
   // The timestamp key leaked; the attacker's v99999 reached the client.
-  std::string attack = Resign(repo_->MetadataBytes(kTimestamp), [](json::Object& s) {
-    s.Set("version", 99999);
-  }, {timestamp_key_});
+  std::string attack = Resign(repo_->MetadataBytes(kTimestamp),
+                              [](json::Object& s) { s.Set("version", 99999); }, {timestamp_key_});
   server_.SetScript("metadata/timestamp.json", Script::Body(attack));
   ASSERT_EQ(Refresh().exit_code, 0);
   EXPECT_EQ(LocalVersion("timestamp"), 99999);
@@ -234,49 +235,57 @@ TEST_F(ClientAttackTest, FastForwardRecovery) {
 TEST_F(ClientAttackTest, UnsafeRoleNamesAndTargetPaths) {
   // A delegation to "../evil" and a target "../../escape": nothing lands outside the dirs.
   auto* k = NewKey();
-  std::string targets = Resign(repo_->MetadataBytes(kTargets), [&](json::Object& s) {
-    s.Set("version", 3);
-    json::Object d;
-    json::Object keys;
-    keys.Set(k->keyid(), k->public_key().json());
-    d.Set("keys", std::move(keys));
-    json::Object r;
-    r.Set("name", "../evil");
-    r.Set("keyids", json::Array{json::Value(k->keyid())});
-    r.Set("threshold", 1);
-    r.Set("terminating", false);
-    r.Set("paths", json::Array{json::Value("*/*/*")});
-    d.Set("roles", json::Array{json::Value(std::move(r))});
-    s.Set("delegations", std::move(d));
-  }, {targets_key_});
+  std::string targets = Resign(repo_->MetadataBytes(kTargets),
+                               [&](json::Object& s) {
+                                 s.Set("version", 3);
+                                 json::Object d;
+                                 json::Object keys;
+                                 keys.Set(k->keyid(), k->public_key().json());
+                                 d.Set("keys", std::move(keys));
+                                 json::Object r;
+                                 r.Set("name", "../evil");
+                                 r.Set("keyids", json::Array{json::Value(k->keyid())});
+                                 r.Set("threshold", 1);
+                                 r.Set("terminating", false);
+                                 r.Set("paths", json::Array{json::Value("*/*/*")});
+                                 d.Set("roles", json::Array{json::Value(std::move(r))});
+                                 s.Set("delegations", std::move(d));
+                               },
+                               {targets_key_});
   json::Object f;
   f.Set("length", 4);
   json::Object h;
   h.Set("sha256", crypto::Sha256Hex("evil"));
   f.Set("hashes", std::move(h));
-  std::string evil = Resign(repo_->MetadataBytes(kTargets), [&](json::Object& s) {
-    s.Set("version", 1);
-    json::Object t;
-    t.Set("../../escape", f);
-    s.Set("targets", std::move(t));
-    s.Erase("delegations");
-  }, {k});
-  std::string snap = Resign(repo_->MetadataBytes(kSnapshot), [&](json::Object& s) {
-    s.Set("version", 3);
-    auto& meta = s.Find("meta")->as_object();
-    meta.Find("targets.json")->as_object().Set("version", 3);
-    json::Object m;
-    m.Set("version", 1);
-    meta.Set("../evil.json", std::move(m));
-  }, {snapshot_key_});
-  std::string ts = Resign(repo_->MetadataBytes(kTimestamp), [&](json::Object& s) {
-    s.Set("version", 3);
-    json::Object m;
-    m.Set("version", 3);
-    json::Object meta;
-    meta.Set("snapshot.json", std::move(m));
-    s.Set("meta", std::move(meta));
-  }, {timestamp_key_});
+  std::string evil = Resign(repo_->MetadataBytes(kTargets),
+                            [&](json::Object& s) {
+                              s.Set("version", 1);
+                              json::Object t;
+                              t.Set("../../escape", f);
+                              s.Set("targets", std::move(t));
+                              s.Erase("delegations");
+                            },
+                            {k});
+  std::string snap = Resign(repo_->MetadataBytes(kSnapshot),
+                            [&](json::Object& s) {
+                              s.Set("version", 3);
+                              auto& meta = s.Find("meta")->as_object();
+                              meta.Find("targets.json")->as_object().Set("version", 3);
+                              json::Object m;
+                              m.Set("version", 1);
+                              meta.Set("../evil.json", std::move(m));
+                            },
+                            {snapshot_key_});
+  std::string ts = Resign(repo_->MetadataBytes(kTimestamp),
+                          [&](json::Object& s) {
+                            s.Set("version", 3);
+                            json::Object m;
+                            m.Set("version", 3);
+                            json::Object meta;
+                            meta.Set("snapshot.json", std::move(m));
+                            s.Set("meta", std::move(meta));
+                          },
+                          {timestamp_key_});
   server_.SetScript("metadata/timestamp.json", Script::Body(ts));
   server_.SetFile("metadata/3.snapshot.json", snap);
   server_.SetFile("metadata/3.targets.json", targets);
@@ -299,22 +308,30 @@ TEST_F(ClientAttackTest, GetNeverWritesADotFileWithoutBeingTold) {
   json::Object h;
   h.Set("sha256", crypto::Sha256Hex("evil"));
   f.Set("hashes", std::move(h));
-  std::string targets = Resign(repo_->MetadataBytes(kTargets), [&](json::Object& s) {
-    s.Set("version", 3);
-    s.Find("targets")->as_object().Set("release/.bashrc", std::move(f));
-  }, {targets_key_});
-  std::string snap = Resign(repo_->MetadataBytes(kSnapshot), [&](json::Object& s) {
-    s.Set("version", 3);
-    s.Find("meta")->as_object().Find("targets.json")->as_object().Set("version", 3);
-  }, {snapshot_key_});
-  std::string ts = Resign(repo_->MetadataBytes(kTimestamp), [&](json::Object& s) {
-    s.Set("version", 3);
-    json::Object m;
-    m.Set("version", 3);
-    json::Object meta;
-    meta.Set("snapshot.json", std::move(m));
-    s.Set("meta", std::move(meta));
-  }, {timestamp_key_});
+  std::string targets =
+      Resign(repo_->MetadataBytes(kTargets),
+             [&](json::Object& s) {
+               s.Set("version", 3);
+               s.Find("targets")->as_object().Set("release/.bashrc", std::move(f));
+             },
+             {targets_key_});
+  std::string snap =
+      Resign(repo_->MetadataBytes(kSnapshot),
+             [&](json::Object& s) {
+               s.Set("version", 3);
+               s.Find("meta")->as_object().Find("targets.json")->as_object().Set("version", 3);
+             },
+             {snapshot_key_});
+  std::string ts = Resign(repo_->MetadataBytes(kTimestamp),
+                          [&](json::Object& s) {
+                            s.Set("version", 3);
+                            json::Object m;
+                            m.Set("version", 3);
+                            json::Object meta;
+                            meta.Set("snapshot.json", std::move(m));
+                            s.Set("meta", std::move(meta));
+                          },
+                          {timestamp_key_});
   server_.SetScript("metadata/timestamp.json", Script::Body(ts));
   server_.SetFile("metadata/3.snapshot.json", snap);
   server_.SetFile("metadata/3.targets.json", targets);
@@ -326,9 +343,9 @@ TEST_F(ClientAttackTest, GetNeverWritesADotFileWithoutBeingTold) {
   origin.pop_back();
   RunResult r = RunProcess({BinPath("ferry"), "init", origin, "--root", WriteRoot()}, env);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  r = RunProcess({"/bin/sh", "-c", "cd '" + cwd + "' && exec '" + BinPath("ferry") +
-                                       "' get release/.bashrc"},
-                 env);
+  r = RunProcess(
+      {"/bin/sh", "-c", "cd '" + cwd + "' && exec '" + BinPath("ferry") + "' get release/.bashrc"},
+      env);
   EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
   EXPECT_NE(r.err.find("give -o PATH"), std::string::npos) << r.err;
   EXPECT_TRUE(Files(cwd).empty());
@@ -344,7 +361,9 @@ TEST_F(ClientAttackTest, ExitCodeIsOneForEveryFailure) {
   EXPECT_NE(help.out.find("--metadata-url URL --metadata-dir DIR refresh"), std::string::npos);
   EXPECT_EQ(Tuf({"--metadata-dir", meta_, "bogus"}).exit_code, 1);
   EXPECT_EQ(Tuf({"refresh"}).exit_code, 1);
-  EXPECT_EQ(Tuf({"--metadata-url", "http://127.0.0.1:1/", "--metadata-dir", meta_, "refresh"}).exit_code, 1);
+  EXPECT_EQ(
+      Tuf({"--metadata-url", "http://127.0.0.1:1/", "--metadata-dir", meta_, "refresh"}).exit_code,
+      1);
   EXPECT_EQ(Download("no/such/target").exit_code, 1);
 }
 
@@ -360,8 +379,8 @@ TEST_F(ClientAttackTest, MaliciousMirrorFailover) {
   auto origin = server_.url();
   origin.pop_back();
   RunResult r = RunProcess({BinPath("ferry"), "init", origin, "--root", WriteRoot(), "--mirror",
-                     bad_mirror.url(), "--mirror", dead_mirror.url()},
-                    env);
+                            bad_mirror.url(), "--mirror", dead_mirror.url()},
+                           env);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   r = RunProcess({BinPath("ferry"), "get", "release/app-1.0.tgz", "-o", dir_.Join("app.tgz")}, env);
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -415,8 +434,9 @@ TEST_F(ClientAttackTest, KilledDuringRefreshKeepsOnlyVerifiedMetadata) {
   const auto& snap = repo_->timestamp().snapshot_meta;
   server_.SetScript("metadata/" + std::to_string(snap.version) + ".snapshot.json",
                     Script::Stall(std::chrono::milliseconds(60)));
-  server_.SetScript("metadata/" + std::to_string(repo_->targets(kTargets)->version) + ".targets.json",
-                    Script::Stall(std::chrono::milliseconds(60)));
+  server_.SetScript(
+      "metadata/" + std::to_string(repo_->targets(kTargets)->version) + ".targets.json",
+      Script::Stall(std::chrono::milliseconds(60)));
   std::mt19937 rng(20261205);
   int killed = 0;
   for (int run = 0; run < 20; ++run) {

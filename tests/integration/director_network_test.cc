@@ -25,14 +25,15 @@ class MirrorNetworkTest : public ::testing::Test {
                               "--root-threshold", "1"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const std::string conf = dir_.Join("origin.conf");
-    ASSERT_OK(WriteFileAtomic(conf, "data_dir = " + data_ +
-                                        "\n[http]\nlisten = 127.0.0.1:0\n[mirrors]\nprobe_every = 2s\n"));
+    ASSERT_OK(WriteFileAtomic(
+        conf,
+        "data_dir = " + data_ + "\n[http]\nlisten = 127.0.0.1:0\n[mirrors]\nprobe_every = 2s\n"));
     auto origin = StartOrigin(conf, dir_.Join("origin.log"));
     ASSERT_TRUE(origin.has_value()) << ReadFileOrDie(dir_.Join("origin.log"));
     origin_ = std::move(*origin);
     ASSERT_OK(WriteFileAtomic(dir_.Join("app.tar"), content_));
-    r = RunProcess({BinPath("ferry-origin"), "release", "add", dir_.Join("app.tar"), "--data", data_,
-                    "--path", "release/app-1.0.tar", "--package", "app", "--version", "1.0",
+    r = RunProcess({BinPath("ferry-origin"), "release", "add", dir_.Join("app.tar"), "--data",
+                    data_, "--path", "release/app-1.0.tar", "--package", "app", "--version", "1.0",
                     "--targets-key", data_ + "/offline-keys/targets.key"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     auto http = net::HttpClient::Create();
@@ -53,7 +54,8 @@ class MirrorNetworkTest : public ::testing::Test {
   }
 
   void RegisterMirror() {
-    RunResult r = RunProcess({BinPath("ferry-origin"), "token", "issue", "--data", data_, "--scope", "mirror"});
+    RunResult r = RunProcess(
+        {BinPath("ferry-origin"), "token", "issue", "--data", data_, "--scope", "mirror"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     auto key = tuf::Ed25519Signer::Generate();
     json::Object o;
@@ -73,7 +75,8 @@ class MirrorNetworkTest : public ::testing::Test {
   }
 
   // Polls GET /api/v1/mirrors until the mirror reaches `state`.
-  bool WaitForState(const std::string& state, std::chrono::seconds limit = std::chrono::seconds(30)) {
+  bool WaitForState(const std::string& state,
+                    std::chrono::seconds limit = std::chrono::seconds(30)) {
     const auto deadline = std::chrono::steady_clock::now() + limit;
     while (std::chrono::steady_clock::now() < deadline) {
       auto body = http_->FetchToString(origin_.url() + "/api/v1/mirrors", 65536);
@@ -88,7 +91,8 @@ class MirrorNetworkTest : public ::testing::Test {
     while (std::chrono::steady_clock::now() < deadline) {
       for (const auto& e : std::filesystem::recursive_directory_iterator(data_ + "/repo/targets")) {
         if (e.path().filename().string().find("mirrors.json") != std::string::npos &&
-            ReadFileOrDie(e.path().string()).find("\"" + MirrorBase() + "\"") != std::string::npos) {
+            ReadFileOrDie(e.path().string()).find("\"" + MirrorBase() + "\"") !=
+                std::string::npos) {
           return true;
         }
       }
@@ -118,9 +122,9 @@ TEST_F(MirrorNetworkTest, ClientUsesTheSignedMirrorListAndFailsOver) {
   ASSERT_TRUE(MirrorListPublished()) << ReadFileOrDie(dir_.Join("origin.log"));
   SyncMirror();  // the mirror catches up with the publish of mirrors.json
   const std::map<std::string, std::string> env = {{"FERRY_HOME", dir_.Join("home")}};
-  RunResult r = RunProcess({BinPath("ferry"), "init", origin_.url(), "--root",
-                            data_ + "/repo/metadata/1.root.json"},
-                           env);
+  RunResult r = RunProcess(
+      {BinPath("ferry"), "init", origin_.url(), "--root", data_ + "/repo/metadata/1.root.json"},
+      env);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   mirror_.ClearRequests();
   r = RunProcess({BinPath("ferry"), "get", "app", "-o", dir_.Join("a.tar")}, env);

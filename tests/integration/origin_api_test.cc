@@ -1,14 +1,14 @@
 // The origin's upload API over real HTTP against a live ferry-origin: authentication and
 // scopes, size limits before the body is read, the traversal corpus, auth-bypass variants, and
 // concurrent publishing by several authors' CLIs.
+#include <filesystem>
+#include <set>
+#include <thread>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <filesystem>
-#include <set>
-#include <thread>
 
 #include "base/fs.h"
 #include "net/http_client.h"
@@ -26,8 +26,9 @@ class OriginApiTest : public ::testing::Test {
                               "--root-threshold", "1"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const std::string conf = dir_.Join("origin.conf");
-    ASSERT_OK(WriteFileAtomic(conf, "data_dir = " + data_ +
-                                        "\n[http]\nlisten = 127.0.0.1:0\n[publish]\nmax_upload = 1MiB\n"));
+    ASSERT_OK(WriteFileAtomic(
+        conf,
+        "data_dir = " + data_ + "\n[http]\nlisten = 127.0.0.1:0\n[publish]\nmax_upload = 1MiB\n"));
     auto origin = StartOrigin(conf, dir_.Join("origin.log"));
     ASSERT_TRUE(origin.has_value()) << ReadFileOrDie(dir_.Join("origin.log"));
     origin_ = std::move(*origin);
@@ -35,8 +36,9 @@ class OriginApiTest : public ::testing::Test {
     r = RunProcess({BinPath("ferry"), "keygen", "-o", dir_.Join("author.key")}, env);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     for (const char* plugin : {"git", "svn"}) {
-      r = RunProcess({BinPath("ferry-origin"), "plugin", "add", plugin, "--data", data_, "--author-key",
-                      dir_.Join("author.key.pub"), "--targets-key", data_ + "/offline-keys/targets.key"});
+      r = RunProcess({BinPath("ferry-origin"), "plugin", "add", plugin, "--data", data_,
+                      "--author-key", dir_.Join("author.key.pub"), "--targets-key",
+                      data_ + "/offline-keys/targets.key"});
       ASSERT_EQ(r.exit_code, 0) << r.err;
     }
     git_token_ = Issue("plugin:git");
@@ -47,7 +49,8 @@ class OriginApiTest : public ::testing::Test {
   }
 
   std::string Issue(const std::string& scope) {
-    RunResult r = RunProcess({BinPath("ferry-origin"), "token", "issue", "--data", data_, "--scope", scope});
+    RunResult r =
+        RunProcess({BinPath("ferry-origin"), "token", "issue", "--data", data_, "--scope", scope});
     EXPECT_EQ(r.exit_code, 0) << r.err;
     return r.out.substr(0, r.out.find('\n'));
   }
@@ -152,16 +155,18 @@ TEST_F(OriginApiTest, SizeLimitsBeforeTheBody) {
 TEST_F(OriginApiTest, TraversalCorpusIsRefused) {
   const std::set<std::string> before = FilesUnder(dir_.path());
   const std::string h = "Authorization: Bearer " + git_token_ + "\r\n";
-  for (const std::string& name : std::vector<std::string>{"..%2Fx", "%2e%2e", "..", "%2E%2E%2Fx", "%2F%2F..", "a%00b", "%c0%af", "..%5Cx", "C:",
-        "%2Fetc%2Fpasswd", ".hidden", "trailing%20", "a%20b", std::string(4096, 'a'), "caf%C3%A9",
-        "x/../../escape"}) {
+  for (const std::string& name : std::vector<std::string>{
+           "..%2Fx", "%2e%2e", "..", "%2E%2E%2Fx", "%2F%2F..", "a%00b", "%c0%af", "..%5Cx",
+           "C:", "%2Fetc%2Fpasswd", ".hidden", "trailing%20", "a%20b", std::string(4096, 'a'),
+           "caf%C3%A9", "x/../../escape"}) {
     SCOPED_TRACE(name);
     int status = RawStatus("/api/v1/plugins/git/files/" + name, h);
     EXPECT_TRUE(status == 400 || status == 404 || status == 431) << status;
   }
   // Path variants reach the same auth decision, never another route or a bypass.
-  for (const std::string& target : std::vector<std::string>{"/api/v1/plugins/git/files/a.hpi/", "//api/v1/plugins/git/files/a.hpi",
-                                   "/api/v1/plugins/git%2Ffiles%2Fa.hpi", "/API/v1/plugins/git/files/a.hpi"}) {
+  for (const std::string& target : std::vector<std::string>{
+           "/api/v1/plugins/git/files/a.hpi/", "//api/v1/plugins/git/files/a.hpi",
+           "/api/v1/plugins/git%2Ffiles%2Fa.hpi", "/API/v1/plugins/git/files/a.hpi"}) {
     SCOPED_TRACE(target);
     int status = RawStatus(target);
     EXPECT_TRUE(status == 400 || status == 404 || status == 401) << status;
@@ -169,7 +174,8 @@ TEST_F(OriginApiTest, TraversalCorpusIsRefused) {
   // No file appeared outside the data directory's store and catalog.
   for (const auto& f : FilesUnder(dir_.path())) {
     if (before.count(f)) continue;
-    EXPECT_TRUE(f.rfind("data/blobs", 0) == 0 || f.rfind("data/catalog.db", 0) == 0 || f == "origin.log")
+    EXPECT_TRUE(f.rfind("data/blobs", 0) == 0 || f.rfind("data/catalog.db", 0) == 0 ||
+                f == "origin.log")
         << "unexpected file " << f;
   }
 }
@@ -183,18 +189,23 @@ TEST_F(OriginApiTest, ConcurrentAuthorsPublish) {
       const std::string plugin = i % 2 ? "git" : "svn";
       const std::string file = dir_.Join(plugin + "-" + std::to_string(i) + ".hpi");
       (void)WriteFileAtomic(file, std::string(1000 + static_cast<std::size_t>(i), 'p'));
-      const std::map<std::string, std::string> env = {{"FERRY_HOME", dir_.Join("home" + std::to_string(i))}};
-      RunProcess({BinPath("ferry"), "init", origin_.url(), "--root", data_ + "/repo/metadata/1.root.json"}, env);
+      const std::map<std::string, std::string> env = {
+          {"FERRY_HOME", dir_.Join("home" + std::to_string(i))}};
+      RunProcess(
+          {BinPath("ferry"), "init", origin_.url(), "--root", data_ + "/repo/metadata/1.root.json"},
+          env);
       results[static_cast<std::size_t>(i)] =
-          RunProcess({BinPath("ferry"), "publish", file, "--plugin", plugin, "--version", std::to_string(i),
-                      "--key", dir_.Join("author.key"), "--token", admin},
+          RunProcess({BinPath("ferry"), "publish", file, "--plugin", plugin, "--version",
+                      std::to_string(i), "--key", dir_.Join("author.key"), "--token", admin},
                      env);
     });
   }
   for (auto& t : threads) t.join();
   for (const auto& r : results) EXPECT_EQ(r.exit_code, 0) << r.err;
   const std::map<std::string, std::string> env = {{"FERRY_HOME", dir_.Join("reader")}};
-  RunProcess({BinPath("ferry"), "init", origin_.url(), "--root", data_ + "/repo/metadata/1.root.json"}, env);
+  RunProcess(
+      {BinPath("ferry"), "init", origin_.url(), "--root", data_ + "/repo/metadata/1.root.json"},
+      env);
   RunResult git = RunProcess({BinPath("ferry"), "list", "git"}, env);
   RunResult svn = RunProcess({BinPath("ferry"), "list", "svn"}, env);
   EXPECT_EQ(std::count(git.out.begin(), git.out.end(), '\n'), 3) << git.out << git.err;

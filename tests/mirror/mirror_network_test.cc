@@ -647,8 +647,8 @@ TEST_F(MirrorNetworkTest, MirrorThatStopsSyncingReportsItselfStale) {
   Start(m);
   ASSERT_TRUE(WaitForVersion(m, OriginVersion())) << ReadFileOrDie(m.log);
   // No notices and a 1 h poll: nothing syncs, and after 3 s the mirror calls itself stale.
-  ASSERT_TRUE(WaitFor([&] { return Get(m.url() + "/healthz").status == 503; },
-                      std::chrono::seconds(15)));
+  ASSERT_TRUE(
+      WaitFor([&] { return Get(m.url() + "/healthz").status == 503; }, std::chrono::seconds(15)));
   const Http health = Get(m.url() + "/healthz");
   EXPECT_NE(health.body.find("last successful sync"), std::string::npos) << health.body;
   EXPECT_NE(Get(m.url() + "/metrics").body.find("ferry_mirror_stale 1"), std::string::npos);

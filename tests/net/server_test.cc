@@ -4,17 +4,17 @@
 // shortened through ServerOptions so the suite stays fast.
 #include "net/server.h"
 
-#include <fcntl.h>
-#include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <chrono>
 #include <future>
 #include <mutex>
 #include <thread>
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "net/http_client.h"
 #include "tests/net/net_test_util.h"
@@ -80,22 +80,28 @@ class ServerTest : public ::testing::Test {
     ASSERT_OK(server_->AddRoute("GET", "/files/special", [](Request&, BodyReader&) -> Reply {
       return Response::Text(200, "exact");
     }));
-    ASSERT_OK(server_->AddRoute("PUT", "/echo", [this](Request&, BodyReader& body) -> Reply {
-      calls_.fetch_add(1);
-      auto all = body.ReadAll();
-      if (!all) {
-        std::lock_guard lock(mu_);
-        body_errors_.push_back(all.error().code());
-        return Response::Error(500, all.error().message());
-      }
-      return Response::Text(200, *all);
-    }, RouteOptions::MaxBody(1000)));
-    ASSERT_OK(server_->AddRoute("PUT", "/auth", [this](Request& r, BodyReader& body) -> Reply {
-      calls_.fetch_add(1);
-      if (r.headers.GetOr("Authorization", "") != "Bearer ok") return Response::Error(401);
-      auto all = body.ReadAll();
-      return Response::Text(200, all ? "got " + std::to_string(all->size()) : "error");
-    }, RouteOptions::MaxBody(1 << 20)));
+    ASSERT_OK(server_->AddRoute(
+        "PUT", "/echo",
+        [this](Request&, BodyReader& body) -> Reply {
+          calls_.fetch_add(1);
+          auto all = body.ReadAll();
+          if (!all) {
+            std::lock_guard lock(mu_);
+            body_errors_.push_back(all.error().code());
+            return Response::Error(500, all.error().message());
+          }
+          return Response::Text(200, *all);
+        },
+        RouteOptions::MaxBody(1000)));
+    ASSERT_OK(server_->AddRoute(
+        "PUT", "/auth",
+        [this](Request& r, BodyReader& body) -> Reply {
+          calls_.fetch_add(1);
+          if (r.headers.GetOr("Authorization", "") != "Bearer ok") return Response::Error(401);
+          auto all = body.ReadAll();
+          return Response::Text(200, all ? "got " + std::to_string(all->size()) : "error");
+        },
+        RouteOptions::MaxBody(1 << 20)));
     ASSERT_OK(server_->AddRoute("POST", "/ignore-body", [](Request&, BodyReader&) -> Reply {
       return Response::Text(200, "ignored");
     }));
@@ -103,9 +109,8 @@ class ServerTest : public ::testing::Test {
       std::this_thread::sleep_for(600ms);
       return Response::Text(200, "slow done");
     }));
-    ASSERT_OK(server_->AddRoute("GET", "/throw", [](Request&, BodyReader&) -> Reply {
-      throw std::runtime_error("boom");
-    }));
+    ASSERT_OK(server_->AddRoute(
+        "GET", "/throw", [](Request&, BodyReader&) -> Reply { throw std::runtime_error("boom"); }));
     ASSERT_OK(server_->AddRoute("GET", "/inject", [](Request&, BodyReader&) -> Reply {
       Response r = Response::Text(200, "x");
       r.headers.Add("X-Evil", "a\r\nSet-Cookie: b");
@@ -114,12 +119,15 @@ class ServerTest : public ::testing::Test {
     ASSERT_OK(server_->AddRoute("GET", "/big", [](Request&, BodyReader&) -> Reply {
       return Response::Text(200, std::string(16 << 20, 'b'));
     }));
-    ASSERT_OK(server_->AddRoute("GET", "/blob/*", [this](Request& r, BodyReader&) -> Reply {
-      FileResponse f;
-      f.path = dir_.Join(r.route_rest.back());
-      f.cache_control = "public, max-age=31536000, immutable";
-      return f;
-    }, RouteOptions::Inline()));
+    ASSERT_OK(server_->AddRoute(
+        "GET", "/blob/*",
+        [this](Request& r, BodyReader&) -> Reply {
+          FileResponse f;
+          f.path = dir_.Join(r.route_rest.back());
+          f.cache_control = "public, max-age=31536000, immutable";
+          return f;
+        },
+        RouteOptions::Inline()));
     ASSERT_OK(server_->AddRoute("GET", "/fd", [this](Request&, BodyReader&) -> Reply {
       FileResponse f;
       f.fd = UniqueFd(::open(dir_.Join("small").c_str(), O_RDONLY | O_CLOEXEC));
@@ -335,8 +343,8 @@ TEST_F(ServerTest, SendfileOf64MiBIsByteExactAlsoWithRange) {
   // A range in the middle, on the same connection.
   const std::uint64_t first = 30'000'001;
   const std::uint64_t last = 40'000'000;
-  s.Send(Get("/blob/large", "Range: bytes=" + std::to_string(first) + "-" +
-                                std::to_string(last) + "\r\n"));
+  s.Send(Get("/blob/large",
+             "Range: bytes=" + std::to_string(first) + "-" + std::to_string(last) + "\r\n"));
   StreamedCheck part = ReadPatternResponse(s, first);
   EXPECT_EQ(part.status, 206);
   EXPECT_EQ(part.length, last - first + 1);
@@ -380,8 +388,9 @@ TEST_F(ServerTest, BandwidthCapSlowsFileBodiesAcrossConnections) {
 TEST_F(ServerTest, ExpectContinueRejectedWithoutReadingTheBody) {
   Start();
   RawSocket s(port_);
-  s.Send("PUT /auth HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n"
-         "Expect: 100-continue\r\n\r\n");
+  s.Send(
+      "PUT /auth HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n"
+      "Expect: 100-continue\r\n\r\n");
   // The handler answers 401 without calling Read: no 100 Continue, the body is never needed.
   bool closed = false;
   const std::string r = s.ReadUntilClose(kRead, &closed);
@@ -394,8 +403,9 @@ TEST_F(ServerTest, ExpectContinueRejectedWithoutReadingTheBody) {
 TEST_F(ServerTest, ExpectContinueSentWhenTheHandlerReads) {
   Start();
   RawSocket s(port_);
-  s.Send("PUT /auth HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer ok\r\nContent-Length: 5\r\n"
-         "Expect: 100-continue\r\n\r\n");
+  s.Send(
+      "PUT /auth HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer ok\r\nContent-Length: 5\r\n"
+      "Expect: 100-continue\r\n\r\n");
   const std::string cont = s.ReadUntil("\r\n\r\n", kRead);
   EXPECT_EQ(cont, "HTTP/1.1 100 Continue\r\n\r\n");
   s.Send("12345");
@@ -419,8 +429,9 @@ TEST_F(ServerTest, BodyLimits) {
   EXPECT_EQ(calls_.load(), 0);
   {  // Within the limit, chunked.
     RawSocket s(port_);
-    s.Send("PUT /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
-           "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
+    s.Send(
+        "PUT /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
     const std::string r = s.ReadResponse(kRead);
     EXPECT_EQ(FirstStatus(r), 200);
     EXPECT_EQ(BodyOf(r), "hello world");
@@ -478,26 +489,38 @@ TEST_F(ServerTest, SmugglingCorpusGetsOne400AndAClose) {
     std::string request;
   };
   const std::vector<Case> cases = {
-      {"CL+TE", "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 6\r\n"
-                "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\nX" + smuggled},
-      {"TE+CL", "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n"
-                "Content-Length: 6\r\n\r\n0\r\n\r\nX" + smuggled},
-      {"CL0+TE", "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n"
-                 "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smuggled},
-      {"dup CL", "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\nContent-Length: 44\r\n\r\n" +
-                     smuggled},
-      {"TE gzip, chunked", "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n" +
-                               smuggled},
-      {"TE chunked, gzip", "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n" +
-                               smuggled},
-      {"TE on 1.0", "POST /echo HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smuggled},
-      {"TE space colon", "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n" +
-                             smuggled},
-      {"obs-fold", "GET /hello HTTP/1.1\r\nHost: t\r\nX-A: 1\r\n Transfer-Encoding: chunked\r\n\r\n" +
-                       smuggled},
+      {"CL+TE",
+       "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 6\r\n"
+       "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\nX" +
+           smuggled},
+      {"TE+CL",
+       "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n"
+       "Content-Length: 6\r\n\r\n0\r\n\r\nX" +
+           smuggled},
+      {"CL0+TE",
+       "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n"
+       "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n" +
+           smuggled},
+      {"dup CL",
+       "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\nContent-Length: 44\r\n\r\n" +
+           smuggled},
+      {"TE gzip, chunked",
+       "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n" +
+           smuggled},
+      {"TE chunked, gzip",
+       "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n" +
+           smuggled},
+      {"TE on 1.0",
+       "POST /echo HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smuggled},
+      {"TE space colon",
+       "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n" + smuggled},
+      {"obs-fold",
+       "GET /hello HTTP/1.1\r\nHost: t\r\nX-A: 1\r\n Transfer-Encoding: chunked\r\n\r\n" +
+           smuggled},
       {"bare LF", "GET /hello HTTP/1.1\nHost: t\n\n" + smuggled},
       {"bare LF in field", "GET /hello HTTP/1.1\r\nHost: t\nX: y\r\n\r\n" + smuggled},
-      {"NUL", std::string("GET /hello HTTP/1.1\r\nHost: t\r\nX: a") + '\0' + "b\r\n\r\n" + smuggled},
+      {"NUL",
+       std::string("GET /hello HTTP/1.1\r\nHost: t\r\nX: a") + '\0' + "b\r\n\r\n" + smuggled},
       {"bad request line", "GET  /hello  HTTP/1.1\r\nHost: t\r\n\r\n" + smuggled},
       {"TLS hello", std::string("\x16\x03\x01\x02\x00\x01", 6) + "\r\n\r\n" + smuggled},
       {"absolute form", "GET http://t/hello HTTP/1.1\r\nHost: t\r\n\r\n" + smuggled},
@@ -514,9 +537,9 @@ TEST_F(ServerTest, SmugglingCorpusGetsOne400AndAClose) {
   EXPECT_EQ(calls_.load(), 0);
   bool closed = false;
   EXPECT_EQ(FirstStatus(RoundTrip("GET / HTTP/2.0\r\nHost: t\r\n\r\n", &closed)), 505);
-  EXPECT_EQ(FirstStatus(RoundTrip(Get("/hello", "Expect: magic\r\nConnection: close\r\n"),
-                                  &closed)),
-            417);
+  EXPECT_EQ(
+      FirstStatus(RoundTrip(Get("/hello", "Expect: magic\r\nConnection: close\r\n"), &closed)),
+      417);
 }
 
 TEST_F(ServerTest, OversizedHeadGets431) {
@@ -532,8 +555,7 @@ TEST_F(ServerTest, OversizedHeadGets431) {
   EXPECT_EQ(FirstStatus(r), 431);
   // Just under the limit is fine.
   const std::string base = Get("/hello", "X-Pad: \r\n");
-  r = RoundTrip(Get("/hello", "X-Pad: " + std::string(8193 - base.size(), 'p') + "\r\n"),
-                &closed);
+  r = RoundTrip(Get("/hello", "X-Pad: " + std::string(8193 - base.size(), 'p') + "\r\n"), &closed);
   EXPECT_EQ(FirstStatus(r), 431);  // one byte over
   RawSocket s(port_);
   s.Send(Get("/hello", "X-Pad: " + std::string(8192 - base.size(), 'p') + "\r\n"));
@@ -759,8 +781,7 @@ TEST_F(ServerTest, MetricsAndAccessLog) {
   EXPECT_EQ(log_[0].body_bytes, 6u);
   EXPECT_EQ(log_[0].remote.substr(0, 10), "127.0.0.1:");
   const std::string line = FormatAccessLog(log_[1]);
-  EXPECT_NE(line.find("method=GET target=\"/nothing?a=\\x22b\\x22\" status=404"),
-            std::string::npos)
+  EXPECT_NE(line.find("method=GET target=\"/nothing?a=\\x22b\\x22\" status=404"), std::string::npos)
       << line;
 }
 

@@ -8,8 +8,8 @@
 #include "crypto/hash.h"
 #include "net/repo_files.h"
 #include "net/server.h"
-#include "tests/net/net_test_util.h"
 #include "tests/integration/scripted_server.h"
+#include "tests/net/net_test_util.h"
 #include "tests/origin/origin_fixture.h"
 
 namespace ferry::origin::testing {
@@ -43,7 +43,8 @@ class DirectorTest : public OriginTest {
     const std::string repo = RepoDir(options_.data_dir);
     for (const auto& e : std::filesystem::recursive_directory_iterator(repo)) {
       if (e.is_regular_file()) {
-        files[e.path().lexically_relative(repo).string()] = ferry::testing::ReadFileOrDie(e.path().string());
+        files[e.path().lexically_relative(repo).string()] =
+            ferry::testing::ReadFileOrDie(e.path().string());
       }
     }
     mirror.SetFiles(files);
@@ -74,14 +75,16 @@ class DirectorTest : public OriginTest {
 TEST_F(DirectorTest, RegistrationNeedsTheMirrorScopeAndValidFields) {
   ScriptedServer m;
   auto key = tuf::Ed25519Signer::Generate();
-  EXPECT_ERRC(director_->Register(Token("plugin:git"), Registration("eu1", m, "eu", *key)), Errc::kForbidden);
+  EXPECT_ERRC(director_->Register(Token("plugin:git"), Registration("eu1", m, "eu", *key)),
+              Errc::kForbidden);
   EXPECT_ERRC(director_->Register(mirror_token_, "{}"), Errc::kInvalidArgument);
   EXPECT_ERRC(director_->Register(mirror_token_, Registration("Bad Name", m, "eu", *key)),
               Errc::kInvalidArgument);
   ASSERT_OK(director_->Register(mirror_token_, Registration("eu1", m, "eu", *key)));
   ASSERT_OK(director_->Register(mirror_token_, Registration("eu1", m, "eu", *key)));  // update
   auto other = tuf::Ed25519Signer::Generate();
-  EXPECT_ERRC(director_->Register(mirror_token_, Registration("eu1", m, "eu", *other)), Errc::kConflict);
+  EXPECT_ERRC(director_->Register(mirror_token_, Registration("eu1", m, "eu", *other)),
+              Errc::kConflict);
 }
 
 TEST_F(DirectorTest, ProberStatesAndMirrorList) {
@@ -90,7 +93,8 @@ TEST_F(DirectorTest, ProberStatesAndMirrorList) {
        k3 = tuf::Ed25519Signer::Generate();
   Sync(good);
   Sync(lying);
-  const std::string hashed = "targets/release/" + crypto::Sha256Hex(std::string(5000, 'r')) + ".r-1.tar";
+  const std::string hashed =
+      "targets/release/" + crypto::Sha256Hex(std::string(5000, 'r')) + ".r-1.tar";
   lying.SetScript(hashed, Script::Body(std::string(5000, 'x')));  // same size, other bytes
   ASSERT_OK(director_->Register(mirror_token_, Registration("good", good, "eu", *k1)));
   ASSERT_OK(director_->Register(mirror_token_, Registration("lying", lying, "eu", *k2)));
@@ -160,7 +164,8 @@ TEST_F(DirectorTest, RedirectorHonoursRegionAndSnapshotHeld) {
     auto r = director_->Choose("release/r-2.tar", "eu", "127.0.0.1:1");
     ASSERT_OK(r);
     EXPECT_EQ(r->location.rfind(eu.url(), 0), 0u) << r->location;  // region first
-    EXPECT_NE(r->location.find(crypto::Sha256Hex(std::string(6000, 's')) + ".r-2.tar"), std::string::npos);
+    EXPECT_NE(r->location.find(crypto::Sha256Hex(std::string(6000, 's')) + ".r-2.tar"),
+              std::string::npos);
     // "behind" holds an older snapshot without r-2: never offered for it.
     for (const auto& alt : r->alternates) EXPECT_EQ(alt.rfind(behind.url(), 0), std::string::npos);
   }
@@ -303,7 +308,8 @@ TEST_F(DirectorTest, DisabledMirrorsStayOutUntilEnabledAndRechecked) {
   auto info = c.GetTargetInfo("mirrors.json");
   ASSERT_OK(info);
   ASSERT_OK(c.DownloadTarget(*info, dir_.Join("mirrors.json")));
-  EXPECT_EQ(ferry::testing::ReadFileOrDie(dir_.Join("mirrors.json")).find("\"m\""), std::string::npos);
+  EXPECT_EQ(ferry::testing::ReadFileOrDie(dir_.Join("mirrors.json")).find("\"m\""),
+            std::string::npos);
   // Enabled: quarantined, so the next probe checks every file; then healthy.
   ASSERT_OK(svc_->catalog().SetMirrorDisabled("m", false, "re-enabled"));
   EXPECT_EQ(State("m").substr(0, 11), "quarantined");

@@ -2,16 +2,15 @@
 // conflicts, re-signing on a fake clock, recovery, GC, and a client reading the result.
 #include "origin/service.h"
 
-#include "client/author.h"
+#include <filesystem>
+#include <set>
+#include <thread>
 
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <filesystem>
-#include <set>
-#include <thread>
-
+#include "client/author.h"
 #include "crypto/hash.h"
 #include "crypto/keyfile.h"
 #include "tests/origin/origin_fixture.h"
@@ -21,9 +20,9 @@ namespace {
 
 TEST_F(OriginTest, InitWritesAVerifiableRepository) {
   const std::string repo = RepoDir(options_.data_dir);
-  for (const char* f : {"metadata/1.root.json", "metadata/root.json", "metadata/timestamp.json",
-                        "metadata/2.snapshot.json", "metadata/2.targets.json",
-                        "metadata/1.mirrors.json"}) {
+  for (const char* f :
+       {"metadata/1.root.json", "metadata/root.json", "metadata/timestamp.json",
+        "metadata/2.snapshot.json", "metadata/2.targets.json", "metadata/1.mirrors.json"}) {
     EXPECT_TRUE(PathExists(JoinPath(repo, f))) << f;
   }
   // Online keys 0600, offline keys where asked.
@@ -56,8 +55,8 @@ TEST_F(OriginTest, AuthorPublishesAndClientDownloads) {
   EXPECT_EQ(pub->role_version, 1);
   EXPECT_EQ(pub->new_targets, std::vector<std::string>{"plugins/git/git-1.0.hpi"});
   // The target is served under its consistent-snapshot name, as a hard link to the blob.
-  const std::string served = JoinPath(RepoDir(options_.data_dir),
-                                      "targets/plugins/git/" + crypto::Sha256Hex(hpi) + ".git-1.0.hpi");
+  const std::string served = JoinPath(
+      RepoDir(options_.data_dir), "targets/plugins/git/" + crypto::Sha256Hex(hpi) + ".git-1.0.hpi");
   EXPECT_EQ(ferry::testing::ReadFileOrDie(served), hpi);
   auto c = Client();
   auto info = c.GetTargetInfo("plugins/git/git-1.0.hpi");
@@ -96,7 +95,8 @@ TEST_F(OriginTest, UploadAuthorizationAndNames) {
     EXPECT_TRUE(r.error().code() == Errc::kUnsafeName) << r.error().ToString();
   }
   EXPECT_ERRC(svc_->BeginUpload(admin, "../git", "a.hpi", 1), Errc::kInvalidArgument);
-  EXPECT_ERRC(svc_->BeginUpload(admin, "git", "a.hpi", options_.max_upload_bytes + 1), Errc::kTooLarge);
+  EXPECT_ERRC(svc_->BeginUpload(admin, "git", "a.hpi", options_.max_upload_bytes + 1),
+              Errc::kTooLarge);
   // Nothing was created outside the store.
   EXPECT_FALSE(PathExists(dir_.Join("x")));
   EXPECT_FALSE(PathExists(JoinPath(RepoDir(options_.data_dir), "targets/plugins")));
@@ -116,7 +116,8 @@ TEST_F(OriginTest, TokensExpireAndRevoke) {
   EXPECT_ERRC(Authenticate(svc_->catalog(), "Basic abc", now_), Errc::kUnauthenticated);
   EXPECT_ERRC(Authenticate(svc_->catalog(), "Bearer fy_" + std::string(48, '0'), now_),
               Errc::kUnauthenticated);
-  EXPECT_ERRC(IssueToken(svc_->catalog(), "plugin:../x", "", std::nullopt, now_), Errc::kInvalidArgument);
+  EXPECT_ERRC(IssueToken(svc_->catalog(), "plugin:../x", "", std::nullopt, now_),
+              Errc::kInvalidArgument);
   EXPECT_ERRC(IssueToken(svc_->catalog(), "root", "", std::nullopt, now_), Errc::kInvalidArgument);
   // Only hashes are stored.
   auto all = ReadFile(CatalogPath(options_.data_dir), {.max_size = 1ull << 30});
@@ -187,7 +188,8 @@ TEST_F(OriginTest, SubmissionsNeverDropOrChangePublishedFiles) {
   ASSERT_OK(md);
   tuf::Targets dropped = md->body;
   dropped.targets.erase("plugins/git/g.hpi");
-  auto st = svc_->SubmitPluginRole(token, "git", tuf::SignEnvelope(tuf::ToJson(dropped), {author_.get()}));
+  auto st = svc_->SubmitPluginRole(token, "git",
+                                   tuf::SignEnvelope(tuf::ToJson(dropped), {author_.get()}));
   EXPECT_ERRC(st, Errc::kInvalidArgument);
   if (!st.ok()) {
     EXPECT_NE(st.error().message().find("drops plugins/git/g.hpi"), std::string::npos);
@@ -238,9 +240,11 @@ TEST_F(OriginTest, ConcurrentUploadsOneRowPerVersion) {
         if (md) cur = tuf::ParseMetadata<tuf::Targets>(*md)->body;
       }
       if (cur && cur->targets.count("plugins/" + plugin + "/" + file)) return OkStatus();
-      FERRY_ASSIGN_OR_RETURN(std::string role, client::SignNextRoleVersion(
-          "plugins." + plugin, cur ? &*cur : nullptr,
-          {"plugins/" + plugin + "/" + file, local, plugin, version}, *author_, now_));
+      FERRY_ASSIGN_OR_RETURN(
+          std::string role,
+          client::SignNextRoleVersion("plugins." + plugin, cur ? &*cur : nullptr,
+                                      {"plugins/" + plugin + "/" + file, local, plugin, version},
+                                      *author_, now_));
       auto pub = svc_->SubmitPluginRole(token, plugin, role);
       if (pub.ok()) return OkStatus();
       // Raced with another publisher: rebuild on the newer version.
@@ -288,9 +292,11 @@ TEST_F(OriginTest, ReleasesThroughTheAdministratorPath) {
   ASSERT_OK(WriteFileAtomic(file, "war bytes"));
   auto r = AddRelease(*svc_, file, "release/jenkins-2.440.war", "jenkins", "2.440", *targets_key_);
   ASSERT_OK(r);
-  EXPECT_ERRC(AddRelease(*svc_, file, "release/jenkins-2.440.war", "jenkins", "2.440", *targets_key_),
-              Errc::kConflict);
-  EXPECT_ERRC(AddRelease(*svc_, file, "plugins/x/y", "jenkins", "1", *targets_key_), Errc::kInvalidArgument);
+  EXPECT_ERRC(
+      AddRelease(*svc_, file, "release/jenkins-2.440.war", "jenkins", "2.440", *targets_key_),
+      Errc::kConflict);
+  EXPECT_ERRC(AddRelease(*svc_, file, "plugins/x/y", "jenkins", "1", *targets_key_),
+              Errc::kInvalidArgument);
   auto c = Client();
   auto info = c.GetTargetInfo("release/jenkins-2.440.war");
   ASSERT_OK(info);
@@ -327,7 +333,8 @@ TEST_F(OriginTest, ExpiryWarningsFor30Days) {
   ASSERT_GE(rep.warnings.size(), 2u);
   EXPECT_NE(rep.warnings[0].find("root"), std::string::npos);
   // The offline re-sign clears them.
-  auto keys = LoadKeys({dir_.Join("offline/root-1.key"), dir_.Join("offline/root-2.key")}, std::nullopt);
+  auto keys =
+      LoadKeys({dir_.Join("offline/root-1.key"), dir_.Join("offline/root-2.key")}, std::nullopt);
   ASSERT_OK(keys);
   ASSERT_OK(ResignOffline(*svc_, {(*keys)[0].get(), (*keys)[1].get()}, targets_key_.get()));
   ASSERT_OK(svc_->ResignIfDue());  // the online roles (the server does this on its schedule)
@@ -344,7 +351,8 @@ TEST_F(OriginTest, PluginRolesWarnBeforeExpiryAndAuthorsRenewThem) {
   AddPluginGit();
   const TokenRecord token = Token("plugin:git");
   ASSERT_OK(UploadBytes(token, "git", "g.hpi", "plugin bytes"));
-  ASSERT_OK(svc_->SubmitPluginRole(token, "git", *AuthorRole("git", "g.hpi", "plugin bytes", "1.0")));
+  ASSERT_OK(
+      svc_->SubmitPluginRole(token, "git", *AuthorRole("git", "g.hpi", "plugin bytes", "1.0")));
   auto plugin_warnings = [&] {
     std::vector<std::string> out;
     for (const auto& w : svc_->Report().warnings) {
@@ -387,14 +395,15 @@ TEST_F(OriginTest, PluginRolesWarnBeforeExpiryAndAuthorsRenewThem) {
 // the new online key file. The server notices the new root at its next publish or re-sign and
 // reads the key file again, instead of failing every publish until someone restarts it.
 TEST_F(OriginTest, RotatedOnlineKeyIsPickedUpByARunningServer) {
-  auto keys = LoadKeys({dir_.Join("offline/root-1.key"), dir_.Join("offline/root-2.key")}, std::nullopt);
+  auto keys =
+      LoadKeys({dir_.Join("offline/root-1.key"), dir_.Join("offline/root-2.key")}, std::nullopt);
   ASSERT_OK(keys);
   auto admin = OriginService::Open(options_);  // the admin command's own instance
   ASSERT_OK(admin);
   auto secret = crypto::Ed25519SecretKey::Generate();
   const std::string key_path = JoinPath(OnlineKeysDir(options_.data_dir), "timestamp.key");
-  ASSERT_OK(crypto::WriteSecretKeyFile(key_path + ".new", secret, std::nullopt,
-                                       {.overwrite = true}));
+  ASSERT_OK(
+      crypto::WriteSecretKeyFile(key_path + ".new", secret, std::nullopt, {.overwrite = true}));
   tuf::Ed25519Signer fresh(std::move(secret));
   ASSERT_OK(RotateRole(**admin, "timestamp", {(*keys)[0].get(), (*keys)[1].get()}, {&fresh}, 1));
   ASSERT_EQ(::rename((key_path + ".new").c_str(), key_path.c_str()), 0);
@@ -429,7 +438,8 @@ TEST_F(OriginTest, PluginAuthorsAreReplacedByTheAdministrator) {
   EXPECT_EQ((*authors)[0].name, "bob");
   // Alice (author_) is out: her next version is refused.
   ASSERT_OK(UploadBytes(token, "git", "g2.hpi", "v2 bytes"));
-  EXPECT_FALSE(svc_->SubmitPluginRole(token, "git", *AuthorRole("git", "g2.hpi", "v2 bytes", "2")).ok());
+  EXPECT_FALSE(
+      svc_->SubmitPluginRole(token, "git", *AuthorRole("git", "g2.hpi", "v2 bytes", "2")).ok());
   // Alice's signed role no longer verifies for clients; Bob renews it and it does again.
   auto c = Client();
   ASSERT_OK(c.Refresh());
@@ -454,11 +464,13 @@ TEST_F(OriginTest, MirrorsKeyRotationReachesTheRunningServer) {
   ASSERT_OK(admin);
   auto secret = crypto::Ed25519SecretKey::Generate();
   const std::string key_path = JoinPath(OnlineKeysDir(options_.data_dir), "mirrors.key");
-  ASSERT_OK(crypto::WriteSecretKeyFile(key_path + ".new", secret, std::nullopt, {.overwrite = true}));
+  ASSERT_OK(
+      crypto::WriteSecretKeyFile(key_path + ".new", secret, std::nullopt, {.overwrite = true}));
   tuf::Ed25519Signer fresh(std::move(secret));
   ASSERT_OK(RotateDelegatedRole(**admin, "mirrors", fresh, *targets_key_));
   ASSERT_EQ(::rename((key_path + ".new").c_str(), key_path.c_str()), 0);
-  EXPECT_ERRC(RotateDelegatedRole(**admin, "targets", fresh, *targets_key_), Errc::kInvalidArgument);
+  EXPECT_ERRC(RotateDelegatedRole(**admin, "targets", fresh, *targets_key_),
+              Errc::kInvalidArgument);
   now_ += 4 * 86400;  // the mirrors role is due for re-signing
   auto resigned = svc_->ResignIfDue();
   ASSERT_OK(resigned);
@@ -466,17 +478,21 @@ TEST_F(OriginTest, MirrorsKeyRotationReachesTheRunningServer) {
   ASSERT_OK(c.Refresh());
   auto mirrors = c.LoadRole("mirrors", tuf::kTargets);
   ASSERT_OK(mirrors);
-  const auto* delegations = c.trusted()->targets()->body.delegations ? &*c.trusted()->targets()->body.delegations : nullptr;
+  const auto* delegations = c.trusted()->targets()->body.delegations
+                                ? &*c.trusted()->targets()->body.delegations
+                                : nullptr;
   ASSERT_NE(delegations, nullptr);
   EXPECT_EQ(delegations->FindRole("mirrors")->keyids, std::vector<std::string>{fresh.keyid()});
 }
 
 TEST_F(OriginTest, RotateTimestampKeyClientsFollow) {
-  auto keys = LoadKeys({dir_.Join("offline/root-1.key"), dir_.Join("offline/root-2.key")}, std::nullopt);
+  auto keys =
+      LoadKeys({dir_.Join("offline/root-1.key"), dir_.Join("offline/root-2.key")}, std::nullopt);
   ASSERT_OK(keys);
   // Rotating an online key means new key files and a restart; here the rotation of targets.
   auto new_targets = tuf::Ed25519Signer::Generate();
-  ASSERT_OK(RotateRole(*svc_, "targets", {(*keys)[0].get(), (*keys)[1].get()}, {new_targets.get()}, 1));
+  ASSERT_OK(
+      RotateRole(*svc_, "targets", {(*keys)[0].get(), (*keys)[1].get()}, {new_targets.get()}, 1));
   auto c = Client();
   ASSERT_OK(c.Refresh());
   EXPECT_EQ(c.trusted()->root().body.version, 2);
@@ -526,7 +542,8 @@ TEST_F(OriginTest, CrashAtEveryPublishStepLeavesOldOrNew) {
   ASSERT_GE(steps.size(), 5u);
   svc_.reset();
   for (std::size_t kill_at = 0; kill_at <= steps.size(); ++kill_at) {
-    SCOPED_TRACE("killed at step " + std::to_string(kill_at) + " of " + std::to_string(steps.size()));
+    SCOPED_TRACE("killed at step " + std::to_string(kill_at) + " of " +
+                 std::to_string(steps.size()));
     ferry::testing::TempDir run;
     std::filesystem::copy(dir_.path(), run.path(), std::filesystem::copy_options::recursive);
     ServiceOptions o = options_;
@@ -551,7 +568,9 @@ TEST_F(OriginTest, CrashAtEveryPublishStepLeavesOldOrNew) {
     auto check = [&](const std::string& who) -> std::optional<bool> {
       const std::string meta = run.Join(who + "/metadata");
       EXPECT_TRUE(MakeDirs(meta).ok());
-      EXPECT_TRUE(WriteFileAtomic(meta + "/root.json", ferry::testing::ReadFileOrDie(init_.root_json_path)).ok());
+      EXPECT_TRUE(
+          WriteFileAtomic(meta + "/root.json", ferry::testing::ReadFileOrDie(init_.root_json_path))
+              .ok());
       client::UpdaterOptions uo;
       uo.metadata_dir = meta;
       const std::string repo = RepoDir(o.data_dir);
