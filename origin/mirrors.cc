@@ -393,10 +393,15 @@ void MirrorDirector::PushNotices() {
   const std::string timestamp = svc_.CurrentTimestamp();
   // In parallel (at most 16 at a time), so a dead mirror's retries delay nobody else: each gets
   // 3 tries, 5 s each, 200 and 400 ms apart.
+  std::lock_guard push_lock(push_mu_);
+  const std::size_t workers = std::min<std::size_t>(16, urls.size());
+  while (push_clients_.size() < workers) {
+    auto client = net::HttpClient::Create();
+    if (!client) return;
+    push_clients_.push_back(std::make_unique<net::HttpClient>(std::move(*client)));
+  }
   std::atomic<std::size_t> next{0};
-  auto worker = [&] {
-    auto http = net::HttpClient::Create();
-    if (!http) return;
+  auto worker = [&](net::HttpClient* http) {
     for (std::size_t i; (i = next.fetch_add(1)) < urls.size();) {
       for (int attempt = 0; attempt < 3; ++attempt) {
         if (attempt > 0)
@@ -415,10 +420,9 @@ void MirrorDirector::PushNotices() {
       }
     }
   };
-  std::vector<std::thread> workers;
-  for (std::size_t w = 0; w < std::min<std::size_t>(16, urls.size()); ++w)
-    workers.emplace_back(worker);
-  for (auto& t : workers) t.join();
+  std::vector<std::thread> threads;
+  for (std::size_t w = 0; w < workers; ++w) threads.emplace_back(worker, push_clients_[w].get());
+  for (auto& t : threads) t.join();
 }
 
 }  // namespace ferry::origin

@@ -104,6 +104,10 @@ class MirrorDirector {
   std::mutex mu_;
   std::set<std::string> reported_;                             // guarded by mu_
   std::map<std::string, std::vector<UnixTime>> report_times_;  // per client, guarded by mu_
+  std::mutex push_mu_;  // one PushNotices at a time
+  // Kept between pushes (loading the CA store for a new client costs tens of milliseconds, and
+  // kept-alive connections skip the handshake). Guarded by push_mu_.
+  std::vector<std::unique_ptr<net::HttpClient>> push_clients_;
   std::mutex healthy_mu_;
   std::shared_ptr<const std::vector<MirrorRecord>> healthy_;  // guarded by healthy_mu_
   std::chrono::steady_clock::time_point healthy_read_at_;     // guarded by healthy_mu_
