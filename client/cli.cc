@@ -429,6 +429,69 @@ int CmdKeygen(const std::vector<std::string>& args) {
   return kExitOk;
 }
 
+// The options `ferry publish` and `ferry renew` share: who signs, with which token, where to.
+void AuthorOptions(Flags& f) {
+  f.Option("key", "KEY", "your author key (from ferry keygen)", "ferry-author.key");
+  f.Option("token", "TOKEN", "API token scoped to the plugin (or set FERRY_TOKEN)");
+  f.Option("origin", "URL", "origin to submit to (default: the one from ferry init)");
+  f.Option("passphrase-file", "FILE", "passphrase of an encrypted key (or set FERRY_PASSPHRASE)");
+  f.Option("valid", "DURATION", "how long the signed plugin metadata stays valid", "365d");
+}
+
+struct Author {
+  std::string token;
+  std::unique_ptr<tuf::Ed25519Signer> key;
+  std::int64_t valid_seconds = 0;
+};
+
+// Reads the AuthorOptions. On failure reports the error and returns the exit code.
+std::optional<int> LoadAuthor(const Flags& f, Author* a) {
+  a->token = f.Get("token").value_or("");
+  if (a->token.empty()) {
+    if (const char* env = std::getenv("FERRY_TOKEN")) a->token = env;
+  }
+  if (a->token.empty()) {
+    return Report(Error(Errc::kInvalidArgument, "give --token or set FERRY_TOKEN"), kExitUsage);
+  }
+  auto pass = Passphrase(f);
+  if (!pass) return Report(pass.error());
+  std::optional<std::string_view> pw;
+  if (*pass) pw = **pass;
+  auto secret = crypto::ReadSecretKeyFile(*f.Get("key"), pw);
+  if (!secret) return Report(secret.error());
+  a->key = std::make_unique<tuf::Ed25519Signer>(std::move(*secret));
+  auto valid = ParseDurationSeconds(*f.Get("valid"));
+  if (!valid) return Report(valid.error(), kExitUsage);
+  a->valid_seconds = *valid;
+  return std::nullopt;
+}
+
+// The origin URL from --origin or the state directory, without trailing slashes.
+std::string OriginUrl(const Flags& f, const Client& client) {
+  std::string origin = f.Get("origin").value_or(client.origin());
+  while (!origin.empty() && origin.back() == '/') origin.pop_back();
+  return origin;
+}
+
+// POSTs a signed version of plugins.PLUGIN to the origin; the HTTP status and the answer.
+Result<std::pair<int, std::string>> SubmitRole(net::HttpClient& http, const std::string& origin,
+                                               const std::string& plugin, const std::string& token,
+                                               const std::string& role_bytes) {
+  net::FetchRequest post;
+  post.url = origin + "/api/v1/plugins/" + net::PercentEncode(plugin) + "/role";
+  post.method = "POST";
+  post.headers.Set("Authorization", "Bearer " + token);
+  post.headers.Set("Content-Type", "application/json");
+  post.body = role_bytes;
+  post.max_length = 1 << 20;
+  std::string reply;
+  FERRY_ASSIGN_OR_RETURN(auto r, http.Fetch(post, [&](std::string_view c) {
+    reply.append(c);
+    return OkStatus();
+  }));
+  return std::make_pair(r.status, std::move(reply));
+}
+
 int CmdPublish(const std::vector<std::string>& args) {
   Flags f("ferry publish",
           "Publish a plugin build: upload FILE to the origin, sign the next "
@@ -436,36 +499,19 @@ int CmdPublish(const std::vector<std::string>& args) {
   f.Positional("FILE", "the build, e.g. git-5.2.1.hpi");
   f.Option("plugin", "NAME", "plugin name");
   f.Option("version", "V", "version of this build");
-  f.Option("key", "KEY", "your author key (from ferry keygen)", "ferry-author.key");
-  f.Option("token", "TOKEN", "API token scoped to the plugin (or set FERRY_TOKEN)");
-  f.Option("origin", "URL", "origin to publish to (default: the one from ferry init)");
-  f.Option("passphrase-file", "FILE", "passphrase of an encrypted key (or set FERRY_PASSPHRASE)");
-  f.Option("valid", "DURATION", "how long the signed plugin metadata stays valid", "365d");
+  AuthorOptions(f);
   FERRY_CLI_PARSE(f, args);
   const std::string file = f.positional()[0];
   auto plugin = f.Require("plugin");
   auto version = f.Require("version");
   if (!plugin) return Report(plugin.error(), kExitUsage);
   if (!version) return Report(version.error(), kExitUsage);
-  std::string token = f.Get("token").value_or("");
-  if (token.empty()) {
-    if (const char* env = std::getenv("FERRY_TOKEN")) token = env;
-  }
-  if (token.empty())
-    return Report(Error(Errc::kInvalidArgument, "give --token or set FERRY_TOKEN"), kExitUsage);
-  auto pass = Passphrase(f);
-  if (!pass) return Report(pass.error());
-  std::optional<std::string_view> pw;
-  if (*pass) pw = **pass;
-  auto secret = crypto::ReadSecretKeyFile(*f.Get("key"), pw);
-  if (!secret) return Report(secret.error());
-  tuf::Ed25519Signer author(std::move(*secret));
-  auto valid = ParseDurationSeconds(*f.Get("valid"));
-  if (!valid) return Report(valid.error(), kExitUsage);
+  Author author;
+  if (auto rc = LoadAuthor(f, &author)) return *rc;
+  const std::string& token = author.token;
   auto s = OpenClient();
   if (!s) return Report(s.error(), ExitFor(s.error()));
-  std::string origin = f.Get("origin").value_or((*s)->origin());
-  while (!origin.empty() && origin.back() == '/') origin.pop_back();
+  const std::string origin = OriginUrl(f, **s);
   const std::string filename = file.substr(file.rfind('/') + 1);
   const std::string role = "plugins." + *plugin;
   const std::string target_path = "plugins/" + *plugin + "/" + filename;
@@ -517,29 +563,19 @@ int CmdPublish(const std::vector<std::string>& args) {
       return Report(loaded.error());
     }
     auto signed_role = SignNextRoleVersion(role, current, {target_path, file, *plugin, *version},
-                                           author, NowUnix(), *valid);
+                                           *author.key, NowUnix(), author.valid_seconds);
     if (!signed_role) return Report(signed_role.error());
-    net::FetchRequest post;
-    post.url = origin + "/api/v1/plugins/" + net::PercentEncode(*plugin) + "/role";
-    post.method = "POST";
-    post.headers.Set("Authorization", "Bearer " + token);
-    post.headers.Set("Content-Type", "application/json");
-    post.body = *signed_role;
-    post.max_length = 1 << 20;
-    std::string reply;
-    auto r = http->Fetch(post, [&](std::string_view c) {
-      reply.append(c);
-      return OkStatus();
-    });
+    auto r = SubmitRole(*http, origin, *plugin, token, *signed_role);
     if (!r) return Report(r.error());
-    if (r->status == 200) {
+    const auto& [status, reply] = *r;
+    if (status == 200) {
       std::printf("published %s %s as %s\n", plugin->c_str(), version->c_str(),
                   target_path.c_str());
       return kExitOk;
     }
-    if (r->status == 409 && reply.find("stale") != std::string::npos) continue;
-    return Report(Error(r->status == 409 ? Errc::kConflict : Errc::kIoError,
-                        "publish refused: HTTP " + std::to_string(r->status) + ": " + reply));
+    if (status == 409 && reply.find("stale") != std::string::npos) continue;
+    return Report(Error(status == 409 ? Errc::kConflict : Errc::kIoError,
+                        "publish refused: HTTP " + std::to_string(status) + ": " + reply));
   }
   return Report(Error(Errc::kConflict, "the plugin metadata kept changing; try again"));
 }
@@ -550,60 +586,33 @@ int CmdRenew(const std::vector<std::string>& args) {
           "a build: the same files, signed again with your author key to expire later. Run it "
           "when the origin warns that the plugin's role expires (ferry-origin status).");
   f.Option("plugin", "NAME", "plugin name");
-  f.Option("key", "KEY", "your author key (from ferry keygen)", "ferry-author.key");
-  f.Option("token", "TOKEN", "API token scoped to the plugin (or set FERRY_TOKEN)");
-  f.Option("origin", "URL", "origin to submit to (default: the one from ferry init)");
-  f.Option("passphrase-file", "FILE", "passphrase of an encrypted key (or set FERRY_PASSPHRASE)");
-  f.Option("valid", "DURATION", "how long the signed plugin metadata stays valid", "365d");
+  AuthorOptions(f);
   FERRY_CLI_PARSE(f, args);
   auto plugin = f.Require("plugin");
   if (!plugin) return Report(plugin.error(), kExitUsage);
-  std::string token = f.Get("token").value_or("");
-  if (token.empty()) {
-    if (const char* env = std::getenv("FERRY_TOKEN")) token = env;
-  }
-  if (token.empty())
-    return Report(Error(Errc::kInvalidArgument, "give --token or set FERRY_TOKEN"), kExitUsage);
-  auto pass = Passphrase(f);
-  if (!pass) return Report(pass.error());
-  std::optional<std::string_view> pw;
-  if (*pass) pw = **pass;
-  auto secret = crypto::ReadSecretKeyFile(*f.Get("key"), pw);
-  if (!secret) return Report(secret.error());
-  tuf::Ed25519Signer author(std::move(*secret));
-  auto valid = ParseDurationSeconds(*f.Get("valid"));
-  if (!valid) return Report(valid.error(), kExitUsage);
+  Author author;
+  if (auto rc = LoadAuthor(f, &author)) return *rc;
   auto s = OpenClient();
   if (!s) return Report(s.error(), ExitFor(s.error()));
-  std::string origin = f.Get("origin").value_or((*s)->origin());
-  while (!origin.empty() && origin.back() == '/') origin.pop_back();
+  const std::string origin = OriginUrl(f, **s);
   if (Status st = (*s)->Refresh(); !st) return Report(st.error());
   auto current = (*s)->updater().LoadRole("plugins." + *plugin, tuf::kTargets);
   if (!current) return Report(current.error(), ExitFor(current.error()));
-  auto renewed = SignRenewedRoleVersion(**current, author, NowUnix(), *valid);
+  const UnixTime now = NowUnix();
+  auto renewed = SignRenewedRoleVersion(**current, *author.key, now, author.valid_seconds);
   if (!renewed) return Report(renewed.error());
   auto http = net::HttpClient::Create();
   if (!http) return Report(http.error());
-  net::FetchRequest post;
-  post.url = origin + "/api/v1/plugins/" + net::PercentEncode(*plugin) + "/role";
-  post.method = "POST";
-  post.headers.Set("Authorization", "Bearer " + token);
-  post.headers.Set("Content-Type", "application/json");
-  post.body = *renewed;
-  post.max_length = 1 << 20;
-  std::string reply;
-  auto r = http->Fetch(post, [&](std::string_view c) {
-    reply.append(c);
-    return OkStatus();
-  });
+  auto r = SubmitRole(*http, origin, *plugin, author.token, *renewed);
   if (!r) return Report(r.error());
-  if (r->status != 200) {
-    return Report(Error(r->status == 409 ? Errc::kConflict : Errc::kIoError,
-                        "renewal refused: HTTP " + std::to_string(r->status) + ": " + reply));
+  const auto& [status, reply] = *r;
+  if (status != 200) {
+    return Report(Error(status == 409 ? Errc::kConflict : Errc::kIoError,
+                        "renewal refused: HTTP " + std::to_string(status) + ": " + reply));
   }
   std::printf("renewed plugins.%s: version %lld, valid until %s\n", plugin->c_str(),
               static_cast<long long>((*current)->version + 1),
-              FormatTufTime(NowUnix() + *valid).c_str());
+              FormatTufTime(now + author.valid_seconds).c_str());
   return kExitOk;
 }
 

@@ -3,6 +3,7 @@
 // One named test per attack (docs/threat-model.md).
 #include <csignal>
 #include <filesystem>
+#include <functional>
 #include <random>
 #include <set>
 #include <thread>
@@ -82,6 +83,33 @@ class ClientAttackTest : public TufTest {
     }
     return out;
   }
+  // Serves `targets` (signed bytes of targets v3) with a snapshot v3 listing it (plus what
+  // `more_meta` adds to the snapshot's meta) and a timestamp v3, both properly signed.
+  void ServeTargetsV3(const std::string& targets,
+                      const std::function<void(json::Object& meta)>& more_meta = {}) {
+    std::string snap = Resign(repo_->MetadataBytes(kSnapshot),
+                              [&](json::Object& s) {
+                                s.Set("version", 3);
+                                auto& meta = s.Find("meta")->as_object();
+                                meta.Find("targets.json")->as_object().Set("version", 3);
+                                if (more_meta) more_meta(meta);
+                              },
+                              {snapshot_key_});
+    std::string ts = Resign(repo_->MetadataBytes(kTimestamp),
+                            [&](json::Object& s) {
+                              s.Set("version", 3);
+                              json::Object m;
+                              m.Set("version", 3);
+                              json::Object meta;
+                              meta.Set("snapshot.json", std::move(m));
+                              s.Set("meta", std::move(meta));
+                            },
+                            {timestamp_key_});
+    server_.SetScript("metadata/timestamp.json", Script::Body(ts));
+    server_.SetFile("metadata/3.snapshot.json", snap);
+    server_.SetFile("metadata/3.targets.json", targets);
+  }
+
   std::string TargetUrlPath(const std::string& path) {
     const auto& f = repo_->targets(kTargets)->targets.at(path);
     return "targets/" + HashPrefixedTargetPath(path, f.hashes.front().second);
@@ -266,29 +294,11 @@ TEST_F(ClientAttackTest, UnsafeRoleNamesAndTargetPaths) {
                               s.Erase("delegations");
                             },
                             {k});
-  std::string snap = Resign(repo_->MetadataBytes(kSnapshot),
-                            [&](json::Object& s) {
-                              s.Set("version", 3);
-                              auto& meta = s.Find("meta")->as_object();
-                              meta.Find("targets.json")->as_object().Set("version", 3);
-                              json::Object m;
-                              m.Set("version", 1);
-                              meta.Set("../evil.json", std::move(m));
-                            },
-                            {snapshot_key_});
-  std::string ts = Resign(repo_->MetadataBytes(kTimestamp),
-                          [&](json::Object& s) {
-                            s.Set("version", 3);
-                            json::Object m;
-                            m.Set("version", 3);
-                            json::Object meta;
-                            meta.Set("snapshot.json", std::move(m));
-                            s.Set("meta", std::move(meta));
-                          },
-                          {timestamp_key_});
-  server_.SetScript("metadata/timestamp.json", Script::Body(ts));
-  server_.SetFile("metadata/3.snapshot.json", snap);
-  server_.SetFile("metadata/3.targets.json", targets);
+  ServeTargetsV3(targets, [](json::Object& meta) {
+    json::Object m;
+    m.Set("version", 1);
+    meta.Set("../evil.json", std::move(m));
+  });
   server_.SetFile("metadata/1...%2Fevil.json", evil);
   server_.SetFile("targets/../" + crypto::Sha256Hex("evil") + "..escape", "evil");
   RunResult r = Download("../../escape");
@@ -315,26 +325,7 @@ TEST_F(ClientAttackTest, GetNeverWritesADotFileWithoutBeingTold) {
                s.Find("targets")->as_object().Set("release/.bashrc", std::move(f));
              },
              {targets_key_});
-  std::string snap =
-      Resign(repo_->MetadataBytes(kSnapshot),
-             [&](json::Object& s) {
-               s.Set("version", 3);
-               s.Find("meta")->as_object().Find("targets.json")->as_object().Set("version", 3);
-             },
-             {snapshot_key_});
-  std::string ts = Resign(repo_->MetadataBytes(kTimestamp),
-                          [&](json::Object& s) {
-                            s.Set("version", 3);
-                            json::Object m;
-                            m.Set("version", 3);
-                            json::Object meta;
-                            meta.Set("snapshot.json", std::move(m));
-                            s.Set("meta", std::move(meta));
-                          },
-                          {timestamp_key_});
-  server_.SetScript("metadata/timestamp.json", Script::Body(ts));
-  server_.SetFile("metadata/3.snapshot.json", snap);
-  server_.SetFile("metadata/3.targets.json", targets);
+  ServeTargetsV3(targets);
   server_.SetFile("targets/release/" + crypto::Sha256Hex("evil") + "..bashrc", "evil");
   const std::string home = dir_.Join("home"), cwd = dir_.Join("cwd");
   ASSERT_OK(MakeDirs(cwd));
