@@ -7,6 +7,8 @@
 #include <cstring>
 #include <filesystem>
 #include <random>
+#include <utility>
+#include <vector>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -22,7 +24,8 @@ namespace {
 
 Error IoError(std::string_view what, const std::string& path, int err) {
   return Error(err == ENOENT ? Errc::kNotFound : Errc::kIoError,
-               std::string(what) + " " + path + ": " + ErrnoText(err));
+               std::string(err == ENOSPC || err == EDQUOT ? "disk full: " : "") +
+                   std::string(what) + " " + path + ": " + ErrnoText(err));
 }
 
 class Fd {
@@ -125,8 +128,8 @@ Status SyncDir(const std::string& dir) {
   return OkStatus();
 }
 
-Status WriteFileAtomic(const std::string& path, std::string_view data,
-                       const WriteFileOptions& options) {
+Result<AtomicFileWriter> AtomicFileWriter::Create(const std::string& path,
+                                                  const WriteFileOptions& options) {
   struct stat st;
   if (::lstat(path.c_str(), &st) == 0) {
     if (options.no_replace) return Error(Errc::kAlreadyExists, path + " already exists");
@@ -134,40 +137,101 @@ Status WriteFileAtomic(const std::string& path, std::string_view data,
       return Error(Errc::kPermission, "refusing to replace symlink " + path);
     }
   }
-  const std::string tmp = path + TempSuffix();
-  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, options.mode));
-  if (fd.get() < 0) return IoError("cannot create", tmp, errno);
-  auto fail = [&](std::string_view what, int err) {
-    ::unlink(tmp.c_str());
-    return IoError(what, tmp, err);
-  };
+  std::string tmp = path + TempSuffix();
+  const int fd =
+      ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, options.mode);
+  if (fd < 0) return IoError("cannot create", tmp, errno);
+  AtomicFileWriter w(path, std::move(tmp), fd, options);
   // open() applies the umask; key files must be exactly `mode`.
-  if (::fchmod(fd.get(), options.mode) != 0) return fail("cannot chmod", errno);
+  if (::fchmod(fd, options.mode) != 0) return w.Fail("cannot chmod", errno);
+  return w;
+}
+
+AtomicFileWriter::AtomicFileWriter(AtomicFileWriter&& o) noexcept
+    : path_(std::move(o.path_)),
+      tmp_(std::move(o.tmp_)),
+      fd_(std::exchange(o.fd_, -1)),
+      options_(o.options_) {}
+
+AtomicFileWriter::~AtomicFileWriter() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+    ::unlink(tmp_.c_str());
+  }
+}
+
+Error AtomicFileWriter::Fail(std::string_view what, int err) {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  ::unlink(tmp_.c_str());
+  return IoError(what, tmp_, err);
+}
+
+Status AtomicFileWriter::Write(std::string_view data) {
+  if (fd_ < 0) return Error(Errc::kWrongOrder, "write to " + tmp_ + " after it was finished");
   std::size_t off = 0;
   while (off < data.size()) {
-    ssize_t n = ::write(fd.get(), data.data() + off, data.size() - off);
+    ssize_t n = ::write(fd_, data.data() + off, data.size() - off);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return fail("cannot write", errno);
+      return Fail("cannot write", errno);
     }
     off += static_cast<std::size_t>(n);
   }
-  if (::fsync(fd.get()) != 0) return fail("cannot fsync", errno);
-  if (fd.Close() != 0) return fail("cannot close", errno);
-  if (options.no_replace) {
+  return OkStatus();
+}
+
+Status AtomicFileWriter::Commit() {
+  if (fd_ < 0) return Error(Errc::kWrongOrder, "commit of " + tmp_ + " after it was finished");
+  if (::fsync(fd_) != 0) return Fail("cannot fsync", errno);
+  const int rc = ::close(fd_);  // close() can carry a deferred write error
+  fd_ = -1;
+  if (rc != 0) {
+    const int err = errno;
+    ::unlink(tmp_.c_str());
+    return IoError("cannot close", tmp_, err);
+  }
+  if (options_.no_replace) {
     // link() fails with EEXIST instead of replacing: no window where a concurrent writer's
     // file is overwritten.
-    if (::link(tmp.c_str(), path.c_str()) != 0) {
-      int err = errno;
-      ::unlink(tmp.c_str());
-      if (err == EEXIST) return Error(Errc::kAlreadyExists, path + " already exists");
-      return IoError("cannot link", path, err);
+    const int rc_link = ::link(tmp_.c_str(), path_.c_str());
+    const int err = errno;
+    ::unlink(tmp_.c_str());
+    if (rc_link != 0) {
+      if (err == EEXIST) return Error(Errc::kAlreadyExists, path_ + " already exists");
+      return IoError("cannot link", path_, err);
     }
-    ::unlink(tmp.c_str());
-  } else if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    return fail("cannot rename into place", errno);
+  } else if (::rename(tmp_.c_str(), path_.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp_.c_str());
+    return IoError("cannot rename into place", tmp_, err);
   }
-  return SyncDir(DirName(path));
+  return SyncDir(DirName(path_));
+}
+
+Status WriteFileAtomic(const std::string& path, std::string_view data,
+                       const WriteFileOptions& options) {
+  FERRY_ASSIGN_OR_RETURN(AtomicFileWriter w, AtomicFileWriter::Create(path, options));
+  FERRY_TRY(w.Write(data));
+  return w.Commit();
+}
+
+Status CopyFileAtomic(const std::string& src, const std::string& dest,
+                      const WriteFileOptions& options) {
+  Fd in(::open(src.c_str(), O_RDONLY | O_CLOEXEC));
+  if (in.get() < 0) return IoError("cannot open", src, errno);
+  FERRY_ASSIGN_OR_RETURN(AtomicFileWriter w, AtomicFileWriter::Create(dest, options));
+  std::vector<char> buf(1 << 20);
+  for (;;) {
+    const ssize_t n = ::read(in.get(), buf.data(), buf.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return IoError("cannot read", src, errno);  // w's destructor removes the temp file
+    }
+    if (n == 0) break;
+    FERRY_TRY(w.Write(std::string_view(buf.data(), static_cast<std::size_t>(n))));
+  }
+  return w.Commit();
 }
 
 Status MakeDirs(const std::string& path, mode_t mode) {

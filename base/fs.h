@@ -1,9 +1,10 @@
 // Small, durable file primitives over POSIX.
 //
-// WriteFileAtomic is the one way Ferry replaces a file: write a temp file in the same
-// directory -> fsync it -> rename over the destination -> fsync the directory. A reader sees the
-// old bytes or the new bytes, never a mix; after a crash the file is old or new. On failure the
-// temp file is removed and the destination is untouched.
+// AtomicFileWriter (and WriteFileAtomic, CopyFileAtomic on top of it) is the one way Ferry
+// replaces a file: write a temp file in the same directory -> fsync it -> rename over the
+// destination -> fsync the directory. A reader sees the old bytes or the new bytes, never a mix;
+// after a crash the file is old or new. On failure the temp file is removed and the destination
+// is untouched. (The blob store has its own writer: it links instead of renaming, by digest.)
 //
 // Thread safety: all functions are safe to call concurrently on different paths.
 #ifndef FERRY_BASE_FS_H_
@@ -41,9 +42,45 @@ struct WriteFileOptions {
   bool no_symlink = true;
 };
 
+// Streams a file into place (see the file comment): Create opens "PATH.tmp.PID.N.R", Write
+// appends, Commit fsyncs, renames it over `path` (or links it when no_replace) and fsyncs the
+// directory. A writer destroyed without a successful Commit removes its temp file; after a failed
+// Write or Commit the writer is finished and `path` untouched. The parent directory must exist.
+// A process killed mid-way leaves the temp file for RemoveOrphanedTempFiles.
+//
+//   FERRY_ASSIGN_OR_RETURN(AtomicFileWriter w, AtomicFileWriter::Create(path));
+//   while (...) FERRY_TRY(w.Write(chunk));
+//   FERRY_TRY(w.Commit());
+class AtomicFileWriter {
+ public:
+  static Result<AtomicFileWriter> Create(const std::string& path,
+                                         const WriteFileOptions& options = {});
+  AtomicFileWriter(AtomicFileWriter&& o) noexcept;
+  AtomicFileWriter& operator=(AtomicFileWriter&&) = delete;
+  ~AtomicFileWriter();
+
+  [[nodiscard]] Status Write(std::string_view data);
+  [[nodiscard]] Status Commit();
+
+  const std::string& temp_path() const { return tmp_; }
+
+ private:
+  AtomicFileWriter(std::string path, std::string tmp, int fd, WriteFileOptions options)
+      : path_(std::move(path)), tmp_(std::move(tmp)), fd_(fd), options_(options) {}
+  Error Fail(std::string_view what, int err);  // removes the temp file
+
+  std::string path_, tmp_;
+  int fd_ = -1;  // -1 once committed or failed
+  WriteFileOptions options_;
+};
+
 // Durably writes `data` to `path` (see the file comment). The parent directory must exist.
 Status WriteFileAtomic(const std::string& path, std::string_view data,
                        const WriteFileOptions& options = {});
+
+// Durably copies the file at `src` to `dest`, streamed (see the file comment).
+Status CopyFileAtomic(const std::string& src, const std::string& dest,
+                      const WriteFileOptions& options = {});
 
 // Deletes the temp files WriteFileAtomic left in `dir` (not recursive) when a process was killed
 // between creating and renaming them: "NAME.tmp.PID.N.R" whose PID no longer runs. Files of a

@@ -270,10 +270,9 @@ Status WriteAll(int fd, ByteSpan data) {
   return OkStatus();
 }
 
-// Moves the verified partial file to dest: rename, or copy + rename across file systems.
 // Moves the verified partial file to `dest`. Across file systems: a streamed copy into a temp
-// file beside `dest`, hashed again on the way (what lands at dest is what was verified), then
-// fsync, rename, fsync of the directory.
+// file beside `dest` (AtomicFileWriter), hashed again on the way (what lands at dest is what was
+// verified), then fsync, rename, fsync of the directory.
 Status Install(const std::string& partial, const std::string& dest, const tuf::TargetInfo& info) {
   if (::rename(partial.c_str(), dest.c_str()) == 0) return SyncDir(DirName(dest));
   if (errno != EXDEV) {
@@ -283,41 +282,25 @@ Status Install(const std::string& partial, const std::string& dest, const tuf::T
                          tuf::HashVerifier::Create(info.file.hashes, info.path));
   const int in = ::open(partial.c_str(), O_RDONLY | O_CLOEXEC);
   if (in < 0) return Error(Errc::kIoError, "cannot open " + partial + ": " + ErrnoText(errno));
-  const std::string tmp = dest + ".tmp." + std::to_string(::getpid()) + ".0.0";
-  const int out = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-  if (out < 0) {
-    ::close(in);
-    return Error(Errc::kIoError, "cannot create " + tmp + ": " + ErrnoText(errno));
-  }
-  Status st = OkStatus();
-  std::vector<std::uint8_t> buf(1 << 20);
-  for (;;) {
-    const ssize_t n = ::read(in, buf.data(), buf.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      st = Error(Errc::kIoError, "cannot read " + partial + ": " + ErrnoText(errno));
-      break;
+  auto copy = [&]() -> Status {
+    FERRY_ASSIGN_OR_RETURN(AtomicFileWriter out, AtomicFileWriter::Create(dest));
+    std::vector<std::uint8_t> buf(1 << 20);
+    for (;;) {
+      const ssize_t n = ::read(in, buf.data(), buf.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return Error(Errc::kIoError, "cannot read " + partial + ": " + ErrnoText(errno));
+      if (n == 0) break;
+      const ByteSpan chunk(buf.data(), static_cast<std::size_t>(n));
+      verifier.Update(chunk);
+      FERRY_TRY(out.Write(AsChars(chunk)));
     }
-    if (n == 0) break;
-    const ByteSpan chunk(buf.data(), static_cast<std::size_t>(n));
-    verifier.Update(chunk);
-    st = WriteAll(out, chunk);
-    if (!st) break;
-  }
-  if (st.ok()) st = verifier.Finish();
-  if (st.ok() && ::fsync(out) != 0)
-    st = Error(Errc::kIoError, "cannot fsync " + tmp + ": " + ErrnoText(errno));
+    FERRY_TRY(verifier.Finish());
+    return out.Commit();
+  };
+  const Status st = copy();
   ::close(in);
-  ::close(out);
-  if (st.ok() && ::rename(tmp.c_str(), dest.c_str()) != 0) {
-    st = Error(Errc::kIoError, "cannot move download to " + dest + ": " + ErrnoText(errno));
-  }
-  if (!st.ok()) {
-    ::unlink(tmp.c_str());
-    return st;
-  }
-  ::unlink(partial.c_str());
-  return SyncDir(DirName(dest));
+  if (st.ok()) ::unlink(partial.c_str());
+  return st;
 }
 
 }  // namespace

@@ -7,6 +7,10 @@ namespace ferry::mirror {
 
 namespace {
 
+// Anyone may POST a notice or a subscription: their heads get less room than the server's
+// limit (ServerOptions::max_header_bytes), which authenticated clients may need.
+constexpr std::size_t kAnonymousHeadBytes = 4096;
+
 bool WantsJson(const net::Request& req) {
   if (auto q = net::ParseQuery(req.query)) {
     for (const auto& [k, v] : *q) {
@@ -154,7 +158,7 @@ Status RegisterRoutes(net::Server& server, MirrorService& svc) {
         if (bytes) (void)svc.HandleNotice(*bytes);
         return net::Response::Text(202, "accepted\n");
       },
-      net::RouteOptions::MaxBody(16384)));
+      net::RouteOptions::MaxBody(16384).MaxHeader(kAnonymousHeadBytes)));
   FERRY_TRY(server.AddRoute(
       "POST", "/api/v1/subscribe",
       [&svc](net::Request&, net::BodyReader& body) -> net::Reply {
@@ -182,7 +186,7 @@ Status RegisterRoutes(net::Server& server, MirrorService& svc) {
         o.Set("expires", FormatTufTime(*until));
         return net::Response::Json(200, json::Encode(o) + "\n");
       },
-      net::RouteOptions::MaxBody(4096)));
+      net::RouteOptions::MaxBody(4096).MaxHeader(kAnonymousHeadBytes)));
   return OkStatus();
 }
 

@@ -6,6 +6,7 @@
 #include "base/fs.h"
 #include "base/json.h"
 #include "net/http_client.h"
+#include "net/notice.h"
 #include "tuf/metadata.h"
 
 namespace ferry::mirror {
@@ -238,19 +239,7 @@ Status MirrorService::PostNotice(const std::string& url, const std::string& body
   co.keep_alive = false;
   co.user_agent = "ferry-mirror/0.1";
   FERRY_ASSIGN_OR_RETURN(net::HttpClient client, net::HttpClient::Create(co));
-  net::FetchRequest req;
-  req.url = url;
-  req.method = "POST";
-  req.body = body;
-  req.headers.Set("Content-Type", "application/json");
-  req.max_length = 4096;
-  req.follow_redirects = false;
-  req.timeouts.connect = std::chrono::seconds(3);
-  req.timeouts.first_byte = std::chrono::seconds(5);
-  req.timeouts.total_base = std::chrono::seconds(5);
-  FERRY_ASSIGN_OR_RETURN(net::FetchResult r, client.Fetch(req, nullptr));
-  if (r.status / 100 != 2) return Error(Errc::kIoError, "HTTP " + std::to_string(r.status));
-  return OkStatus();
+  return net::PostNotice(client, url, body);
 }
 
 HeartbeatStatement MirrorService::Statement() const {

@@ -83,47 +83,6 @@ class SyncLock {
   int fd_;
 };
 
-Status CopyToTemp(const std::string& src, const std::string& tmp) {
-  int in = ::open(src.c_str(), O_RDONLY | O_CLOEXEC);
-  if (in < 0) return Error(Errc::kIoError, "cannot open " + src + ": " + ErrnoText(errno));
-  int out = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0444);
-  if (out < 0) {
-    const int err = errno;
-    ::close(in);
-    return Error(Errc::kIoError, "cannot create " + tmp + ": " + ErrnoText(err));
-  }
-  Status st = OkStatus();
-  char buf[1 << 16];
-  for (;;) {
-    ssize_t n = ::read(in, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      st = Error(Errc::kIoError, "cannot read " + src + ": " + ErrnoText(errno));
-      break;
-    }
-    if (n == 0) break;
-    for (ssize_t off = 0; off < n;) {
-      ssize_t w = ::write(out, buf + off, static_cast<std::size_t>(n - off));
-      if (w < 0 && errno == EINTR) continue;
-      if (w < 0) {
-        st =
-            Error(Errc::kIoError, (errno == ENOSPC ? "disk full: " : "") +
-                                      std::string("cannot write ") + tmp + ": " + ErrnoText(errno));
-        break;
-      }
-      off += w;
-    }
-    if (!st) break;
-  }
-  if (st && ::fsync(out) != 0)
-    st = Error(Errc::kIoError, "cannot fsync " + tmp + ": " + ErrnoText(errno));
-  ::close(in);
-  if (::close(out) != 0 && st)
-    st = Error(Errc::kIoError, "cannot close " + tmp + ": " + ErrnoText(errno));
-  if (!st) ::unlink(tmp.c_str());
-  return st;
-}
-
 // Makes `dest` a name for the file at `src` (hard link; a copy across file systems). Returns
 // whether anything changed. An existing `dest` that is already `src` is left alone; another file
 // there is replaced atomically (rename).
@@ -156,7 +115,10 @@ Result<bool> LinkFile(const std::string& src, const std::string& dest) {
     if (errno != EXDEV) {
       return Error(Errc::kIoError, "cannot link " + src + " to " + tmp + ": " + ErrnoText(errno));
     }
-    FERRY_TRY(CopyToTemp(src, tmp));
+    WriteFileOptions copy;
+    copy.mode = 0444;
+    FERRY_TRY(CopyFileAtomic(src, dest, copy));
+    return true;
   }
   if (::rename(tmp.c_str(), dest.c_str()) != 0) {
     const int err = errno;

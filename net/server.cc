@@ -84,6 +84,7 @@ struct Route {
   bool prefix = false;
   Handler handler;
   std::uint64_t max_body = 0;
+  std::size_t max_header = 0;
   bool run_inline = false;
 };
 
@@ -226,6 +227,12 @@ class Server::Impl {
     r.method = std::move(method);
     r.handler = std::move(handler);
     r.max_body = options.max_body_bytes.value_or(opts_.default_max_body_bytes);
+    r.max_header = options.max_header_bytes.value_or(opts_.max_header_bytes);
+    if (r.max_header > opts_.max_header_bytes) {
+      return Error(Errc::kInvalidArgument,
+                   "route " + path + ": max_header_bytes " + std::to_string(r.max_header) +
+                       " exceeds the server's " + std::to_string(opts_.max_header_bytes));
+    }
     r.run_inline = options.run_inline;
     if (r.run_inline) r.max_body = 0;
     for (const Route& other : routes_) {
@@ -894,6 +901,11 @@ asio::awaitable<bool> Session<Stream>::ServeOne(HeadSpan span, bool last_allowed
     req.route_rest.assign(
         req.segments.begin() + static_cast<std::ptrdiff_t>(route->segments.size()),
         req.segments.end());
+  }
+  if (head_copy.size() > route->max_header) {
+    co_return co_await reject(431, "request head of " + std::to_string(head_copy.size()) +
+                                       " bytes exceeds " + std::to_string(route->max_header) +
+                                       " for this path");
   }
   if (body_pending && route->run_inline) co_return co_await reject(413, "no body allowed here");
   if (req.content_length && *req.content_length > route->max_body) {

@@ -73,7 +73,9 @@ struct ServerOptions {
   int io_threads = 1;
   int worker_threads = 4;
   // Request line + header fields, in bytes; longer heads (or more than max_header_fields
-  // fields) get 431 and a close.
+  // fields) get 431 and a close. Heads are read up to this size before the route is known, so
+  // it is the largest any route accepts; a route may set a smaller one
+  // (RouteOptions::max_header_bytes).
   std::size_t max_header_bytes = 8 * 1024;
   std::size_t max_header_fields = 100;
   // Body limit of routes that do not set their own.
@@ -124,6 +126,10 @@ struct RouteOptions {
   // Content-Length above it: 413 before any body byte is read. A chunked body that crosses it:
   // Read fails with kTooLarge, and the core answers 413 and closes.
   std::optional<std::uint64_t> max_body_bytes;
+  // Largest request head (request line + fields) the route accepts, at most
+  // ServerOptions::max_header_bytes (AddRoute refuses a larger one); nullopt: the server's.
+  // A longer head gets 431 before the handler runs.
+  std::optional<std::size_t> max_header_bytes;
   // Run the handler on the I/O thread (see the file comment).
   bool run_inline = false;
 
@@ -132,6 +138,10 @@ struct RouteOptions {
     RouteOptions o;
     o.max_body_bytes = bytes;
     return o;
+  }
+  RouteOptions& MaxHeader(std::size_t bytes) {
+    max_header_bytes = bytes;
+    return *this;
   }
   static RouteOptions Inline() {
     RouteOptions o;

@@ -126,6 +126,10 @@ std::string Metrics(const StatusReport& r, const net::ServerMetrics& m, UnixTime
 
 namespace {
 
+// Anyone may POST a report: its head gets less room than the server's limit
+// (ServerOptions::max_header_bytes), which authenticated uploads may need.
+constexpr std::size_t kAnonymousHeadBytes = 4096;
+
 Status RegisterMirrorRoutes(net::Server& server, OriginService& svc, MirrorDirector& director) {
   const std::string repo = RepoDir(svc.options().data_dir);
   // POST /api/v1/mirrors: registration with an operator token of scope "mirror".
@@ -194,7 +198,7 @@ Status RegisterMirrorRoutes(net::Server& server, OriginService& svc, MirrorDirec
         }
         return net::Response::Json(202, "{\"accepted\":true}\n");
       },
-      net::RouteOptions::MaxBody(8192)));
+      net::RouteOptions::MaxBody(8192).MaxHeader(kAnonymousHeadBytes)));
   // GET /download/PATH: 302 to a healthy mirror holding the file, addressed by hash.
   FERRY_TRY(server.AddRoute(
       "GET", "/download/*", [&director, repo](net::Request& req, net::BodyReader&) -> net::Reply {

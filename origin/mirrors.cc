@@ -11,6 +11,7 @@
 #include "base/json.h"
 #include "crypto/ed25519.h"
 #include "crypto/hash.h"
+#include "net/notice.h"
 #include "origin/tokens.h"
 #include "tuf/keys.h"
 #include "tuf/paths.h"
@@ -406,17 +407,7 @@ void MirrorDirector::PushNotices() {
       for (int attempt = 0; attempt < 3; ++attempt) {
         if (attempt > 0)
           std::this_thread::sleep_for(std::chrono::milliseconds(200 << (attempt - 1)));
-        net::FetchRequest req;
-        req.url = urls[i];
-        req.method = "POST";
-        req.headers.Set("Content-Type", "application/json");
-        req.body = timestamp;
-        req.max_length = 4096;
-        req.follow_redirects = false;
-        req.timeouts.connect = req.timeouts.first_byte = req.timeouts.total_base =
-            std::chrono::seconds(5);
-        auto r = http->Fetch(req, nullptr);
-        if (r && r->status >= 200 && r->status < 300) break;
+        if (net::PostNotice(*http, urls[i], timestamp).ok()) break;
       }
     }
   };

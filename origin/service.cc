@@ -193,9 +193,8 @@ Status OriginService::LinkBlob(const std::string& sha256, const std::string& rel
     if (errno != EXDEV) {
       return Error(Errc::kIoError, "cannot link " + src + " to " + tmp + ": " + ErrnoText(errno));
     }
-    // Blobs and repository on different file systems: copy.
-    FERRY_ASSIGN_OR_RETURN(std::string bytes, blobs_->Read(digest, ~0ull));
-    return WriteFileAtomic(dest, bytes);
+    // Blobs and repository on different file systems: a streamed copy.
+    return CopyFileAtomic(src, dest);
   }
   if (::rename(tmp.c_str(), dest.c_str()) != 0) {
     int err = errno;

@@ -1,10 +1,10 @@
 #include "base/fs.h"
 
+#include <filesystem>
+
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <filesystem>
 
 #include "tests/testutil/testutil.h"
 
@@ -24,6 +24,55 @@ TEST(Fs, AtomicWriteReplacesAndLeavesNoTemp) {
   ASSERT_OK(WriteFileAtomic(p, "two"));
   EXPECT_EQ(*ReadFile(p), "two");
   EXPECT_EQ(CountEntries(dir.path()), 1u);
+}
+
+TEST(Fs, StreamedWriterIsInvisibleUntilCommit) {
+  testing::TempDir dir;
+  const std::string p = dir.Join("big");
+  ASSERT_OK(WriteFileAtomic(p, "old"));
+  {
+    auto w = AtomicFileWriter::Create(p);
+    ASSERT_OK(w);
+    ASSERT_OK(w->Write("new "));
+    ASSERT_OK(w->Write(std::string(1 << 20, 'x')));
+    EXPECT_EQ(*ReadFile(p), "old");  // readers still see the old file
+    EXPECT_EQ(CountEntries(dir.path()), 2u);
+    ASSERT_OK(w->Commit());
+    EXPECT_ERRC(w->Write("late"), Errc::kWrongOrder);
+  }
+  EXPECT_EQ(ReadFile(p)->size(), 4u + (1 << 20));
+  EXPECT_EQ(CountEntries(dir.path()), 1u);
+}
+
+TEST(Fs, StreamedWriterDroppedWithoutCommitLeavesTheOldFile) {
+  testing::TempDir dir;
+  const std::string p = dir.Join("f");
+  ASSERT_OK(WriteFileAtomic(p, "old"));
+  {
+    auto w = AtomicFileWriter::Create(p);
+    ASSERT_OK(w);
+    ASSERT_OK(w->Write("half"));
+    // Moved: only the new owner removes the temp file.
+    AtomicFileWriter moved(std::move(*w));
+    EXPECT_TRUE(PathExists(moved.temp_path()));
+  }
+  EXPECT_EQ(*ReadFile(p), "old");
+  EXPECT_EQ(CountEntries(dir.path()), 1u);
+}
+
+TEST(Fs, CopyFileAtomicStreamsWithTheRequestedMode) {
+  testing::TempDir dir;
+  std::string content;
+  for (int i = 0; content.size() < 3 * (1 << 20) + 7; ++i) content += std::to_string(i) + ",";
+  ASSERT_OK(WriteFileAtomic(dir.Join("src"), content));
+  ASSERT_OK(WriteFileAtomic(dir.Join("dest"), "old"));
+  ASSERT_OK(CopyFileAtomic(dir.Join("src"), dir.Join("dest"), {.mode = 0444}));
+  EXPECT_EQ(*ReadFile(dir.Join("dest"), {.max_size = 1 << 30}), content);
+  struct stat st;
+  ASSERT_EQ(::stat(dir.Join("dest").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0444u);
+  EXPECT_ERRC(CopyFileAtomic(dir.Join("missing"), dir.Join("dest")), Errc::kNotFound);
+  EXPECT_EQ(CountEntries(dir.path()), 2u);
 }
 
 TEST(Fs, ModeIsExactDespiteUmask) {

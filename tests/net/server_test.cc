@@ -102,6 +102,13 @@ class ServerTest : public ::testing::Test {
           return Response::Text(200, all ? "got " + std::to_string(all->size()) : "error");
         },
         RouteOptions::MaxBody(1 << 20)));
+    ASSERT_OK(server_->AddRoute(
+        "GET", "/small-head",
+        [this](Request&, BodyReader&) -> Reply {
+          calls_.fetch_add(1);
+          return Response::Text(200, "small");
+        },
+        RouteOptions().MaxHeader(1024)));
     ASSERT_OK(server_->AddRoute("POST", "/ignore-body", [](Request&, BodyReader&) -> Reply {
       return Response::Text(200, "ignored");
     }));
@@ -560,6 +567,31 @@ TEST_F(ServerTest, OversizedHeadGets431) {
   RawSocket s(port_);
   s.Send(Get("/hello", "X-Pad: " + std::string(8192 - base.size(), 'p') + "\r\n"));
   EXPECT_EQ(FirstStatus(s.ReadResponse(kRead)), 200);
+}
+
+// A route can be stricter than the server: its handler never sees a head over its limit, while
+// the same head is fine elsewhere. The request was well framed, so the connection stays usable.
+TEST_F(ServerTest, ARouteHeaderLimitIsEnforcedBeforeItsHandler) {
+  Start();
+  const std::string pad = "X-Pad: " + std::string(2000, 'p') + "\r\n";
+  RawSocket s(port_);
+  s.Send(Get("/small-head", pad));
+  const std::string r = s.ReadResponse(kRead);
+  EXPECT_EQ(FirstStatus(r), 431) << r;
+  EXPECT_NE(r.find("exceeds 1024"), std::string::npos) << r;
+  EXPECT_EQ(calls_.load(), 0);
+  s.Send(Get("/small-head"));
+  EXPECT_EQ(FirstStatus(s.ReadResponse(kRead)), 200);
+  EXPECT_EQ(calls_.load(), 1);
+  s.Send(Get("/hello", pad));
+  EXPECT_EQ(FirstStatus(s.ReadResponse(kRead)), 200);
+  // A route cannot accept more than the server reads.
+  Server other(Options());
+  auto added = other.AddRoute(
+      "GET", "/x", [](Request&, BodyReader&) -> Reply { return Response::Text(200, ""); },
+      RouteOptions().MaxHeader(9000));
+  ASSERT_FALSE(added.ok());
+  EXPECT_EQ(added.error().code(), Errc::kInvalidArgument);
 }
 
 TEST_F(ServerTest, SlowlorisIsCutOffByTheHeaderTimeout) {
