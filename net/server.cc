@@ -42,6 +42,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/sendfile.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -244,9 +245,30 @@ class Server::Impl {
     return OkStatus();
   }
 
+  // Each connection holds a socket and, while a file is sent, the file: max_connections needs
+  // about twice as many descriptors, which the usual soft limit (1024) does not allow. Raise the
+  // soft limit toward the hard one, as nginx's worker_rlimit_nofile or Go's runtime do; say so
+  // when even the hard limit is too low (accept then fails with EMFILE and backs off).
+  void RaiseOpenFileLimit() {
+    const rlim_t wanted = static_cast<rlim_t>(opts_.max_connections) * 2 + 256;
+    struct rlimit rl;
+    if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= wanted) return;
+    const rlim_t target = rl.rlim_max == RLIM_INFINITY ? wanted : std::min(rl.rlim_max, wanted);
+    if (target > rl.rlim_cur) {
+      rl.rlim_cur = target;
+      if (::setrlimit(RLIMIT_NOFILE, &rl) != 0) (void)::getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur < wanted) {
+      LogError("max_connections " + std::to_string(opts_.max_connections) + " needs about " +
+               std::to_string(wanted) + " open files, but the limit is " +
+               std::to_string(rl.rlim_cur) + " (raise it: ulimit -n, or LimitNOFILE= in systemd)");
+    }
+  }
+
   Status Start() {
     if (started_) return Error(Errc::kWrongOrder, "server already started");
     if (opts_.listen.empty()) return Error(Errc::kInvalidArgument, "no listeners configured");
+    RaiseOpenFileLimit();
     ioc_ = std::make_unique<asio::io_context>(opts_.io_threads);
     for (const ListenOptions& lo : opts_.listen) {
       auto st = OpenListener(lo);

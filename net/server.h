@@ -97,7 +97,9 @@ struct ServerOptions {
   std::chrono::milliseconds tls_handshake_timeout{std::chrono::seconds(10)};
   // Stop(): how long in-flight requests may take to finish before their connections are closed.
   std::chrono::milliseconds shutdown_grace{std::chrono::seconds(10)};
-  // Connections beyond this are accepted and closed at once.
+  // Connections beyond this are accepted and closed at once. Start raises the process's soft
+  // open-file limit to about 2 * max_connections + 256 (at most the hard limit; an error_log
+  // line when that is too low).
   std::size_t max_connections = 1024;
   // Requests served on one connection before it is closed (bounds per-connection state).
   std::size_t max_requests_per_connection = 10000;
