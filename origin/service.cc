@@ -98,10 +98,22 @@ class BlobUpload final : public Upload {
   std::int64_t token_id_;
 };
 
-bool SameFile(const std::string& a, const std::string& b) {
-  struct stat sa, sb;
-  return ::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0 && sa.st_dev == sb.st_dev &&
-         sa.st_ino == sb.st_ino;
+// The minisign prehash (BLAKE2b-512) of a stored blob, streamed.
+Result<crypto::MinisignPrehash> PrehashBlob(const store::BlobStore& blobs,
+                                            const store::Digest& digest) {
+  FERRY_ASSIGN_OR_RETURN(store::OpenedBlob blob, blobs.OpenBlob(digest));
+  crypto::MinisignHasher hasher;
+  std::vector<std::uint8_t> buf(1 << 20);
+  for (;;) {
+    const ssize_t n = ::read(blob.fd.get(), buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      return Error(Errc::kIoError, "cannot read blob " + digest.hex() + ": " + ErrnoText(errno));
+    }
+    if (n == 0) break;
+    hasher.Update(ByteSpan(buf.data(), static_cast<std::size_t>(n)));
+  }
+  return hasher.Finish();
 }
 
 // Versions: 1-64 characters of A-Za-z0-9 . _ + ~ -, starting with a letter or digit.
@@ -183,25 +195,9 @@ Status OriginService::ReloadIfStale() {
 
 Status OriginService::LinkBlob(const std::string& sha256, const std::string& rel_path) {
   FERRY_ASSIGN_OR_RETURN(store::Digest digest, store::Digest::Parse(sha256));
-  const std::string src = blobs_->BlobPath(digest);
   const std::string dest = JoinPath(RepoDir(options_.data_dir), rel_path);
-  if (SameFile(src, dest)) return OkStatus();
   FERRY_TRY(MakeDirs(DirName(dest)));
-  const std::string tmp = dest + ".link.tmp";
-  ::unlink(tmp.c_str());
-  if (::link(src.c_str(), tmp.c_str()) != 0) {
-    if (errno != EXDEV) {
-      return Error(Errc::kIoError, "cannot link " + src + " to " + tmp + ": " + ErrnoText(errno));
-    }
-    // Blobs and repository on different file systems: a streamed copy.
-    return CopyFileAtomic(src, dest);
-  }
-  if (::rename(tmp.c_str(), dest.c_str()) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    return Error(Errc::kIoError, "cannot rename " + tmp + ": " + ErrnoText(err));
-  }
-  return SyncDir(DirName(dest));
+  return blobs_->Materialize(digest, dest);
 }
 
 Status OriginService::WriteFiles(const PublishRecord& record,
@@ -423,9 +419,10 @@ Result<PublishResult> OriginService::SubmitPluginRole(const TokenRecord& token,
                                                  ": custom.ferry.minisig (the author's minisign "
                                                  "signature of the file) is required");
       }
+      FERRY_ASSIGN_OR_RETURN(crypto::MinisignPrehash prehash, PrehashBlob(*blobs_, digest));
       bool verified = false;
       for (const auto& key : author_keys) {
-        if (crypto::MinisignVerifyFile(key, blobs_->BlobPath(digest), minisig->as_string()).ok()) {
+        if (crypto::MinisignVerify(key, prehash, minisig->as_string()).ok()) {
           verified = true;
           break;
         }

@@ -195,7 +195,7 @@ class OriginService {
 
   ServiceOptions options_;
   std::unique_ptr<Catalog> catalog_;
-  std::unique_ptr<store::LocalBlobStore> blobs_;
+  std::unique_ptr<store::BlobStore> blobs_;
   std::vector<std::unique_ptr<tuf::Signer>> online_keys_;  // snapshot, timestamp, mirrors
   std::mutex publish_mu_;
   std::unique_ptr<tuf::Repository> repo_;  // guarded by publish_mu_

@@ -162,6 +162,13 @@ class BlobStore {
   // and serves by redirect instead (docs/storage.md).
   virtual Result<OpenedBlob> OpenBlob(const Digest& digest) const = 0;
 
+  // Makes `dest` (its directory must exist) a durable file holding the blob's bytes, replacing
+  // what was there atomically; a no-op when `dest` already is the blob. How is the store's
+  // choice: this default streams OpenBlob into an AtomicFileWriter (base/fs.h); LocalBlobStore
+  // hard-links when it can. The origin publishes files to its served tree this way. kNotFound if
+  // the blob is not stored.
+  virtual Status Materialize(const Digest& digest, const std::string& dest) const;
+
   // Reads the whole blob into memory. kTooLarge if it is longer than `max_length` (nothing is
   // read then), kNotFound if it is not stored. The bytes are not re-hashed: use Verify for that.
   virtual Result<std::string> Read(const Digest& digest, std::uint64_t max_length) const = 0;
@@ -263,6 +270,9 @@ class LocalBlobStore final : public BlobStore {
   Result<bool> Has(const Digest& digest) const override;
   Result<std::uint64_t> Stat(const Digest& digest) const override;
   Result<OpenedBlob> OpenBlob(const Digest& digest) const override;
+  // A hard link (link to a temp name, rename, fsync of the directory); a streamed copy when
+  // `dest` is on another file system.
+  Status Materialize(const Digest& digest, const std::string& dest) const override;
   Result<std::string> Read(const Digest& digest, std::uint64_t max_length) const override;
   Status Verify(const Digest& digest) const override;
   Status Remove(const Digest& digest) override;

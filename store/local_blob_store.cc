@@ -14,14 +14,14 @@
 // that deduplicated against it in the meantime (in another process) refreshed the mtime, and
 // the blob is put back. A crash between the rename and the unlink leaves tmp/gc.*, which Open
 // and the next Gc put back.
+#include <cerrno>
+#include <cstdio>
+#include <random>
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <cerrno>
-#include <cstdio>
-#include <random>
 
 #include "base/fs.h"
 #include "crypto/hash.h"
@@ -504,6 +504,30 @@ Result<OpenedBlob> LocalBlobStore::OpenBlob(const Digest& digest) const {
   if (::fstat(fd.get(), &st) != 0) return OsError("cannot stat", path, errno);
   if (!S_ISREG(st.st_mode)) return Error(Errc::kIoError, path + " is not a regular file");
   return OpenedBlob{std::move(fd), static_cast<std::uint64_t>(st.st_size)};
+}
+
+Status LocalBlobStore::Materialize(const Digest& digest, const std::string& dest) const {
+  const std::string src = BlobPath(digest);
+  struct stat ss, ds;
+  if (::stat(src.c_str(), &ss) != 0) {
+    if (errno == ENOENT) return Error(Errc::kNotFound, "blob " + digest.hex() + " is not stored");
+    return OsError("cannot stat", src, errno);
+  }
+  if (::stat(dest.c_str(), &ds) == 0 && ds.st_dev == ss.st_dev && ds.st_ino == ss.st_ino) {
+    return OkStatus();
+  }
+  const std::string tmp = dest + ".link.tmp";
+  ::unlink(tmp.c_str());
+  if (::link(src.c_str(), tmp.c_str()) != 0) {
+    if (errno != EXDEV) return OsError("cannot link " + src + " to", tmp, errno);
+    return BlobStore::Materialize(digest, dest);  // another file system: a streamed copy
+  }
+  if (::rename(tmp.c_str(), dest.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    return OsError("cannot rename into place", tmp, err);
+  }
+  return SyncDir(DirName(dest));
 }
 
 Result<std::string> LocalBlobStore::Read(const Digest& digest, std::uint64_t max_length) const {

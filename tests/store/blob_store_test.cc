@@ -1,15 +1,15 @@
 #include "store/blob_store.h"
 
-#include <gtest/gtest.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <barrier>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/fs.h"
 #include "crypto/hash.h"
@@ -76,6 +76,37 @@ TEST_F(BlobStoreTest, PutReadRoundTrip) {
   char buf[16];
   EXPECT_EQ(::pread(blob->fd.get(), buf, sizeof buf, 0), 5);
   EXPECT_EQ(std::string(buf, 5), "hello");
+}
+
+// The origin publishes blobs into its served tree with Materialize: a hard link here, replacing
+// what was there; the interface's default (for stores without local files) is a streamed copy.
+TEST_F(BlobStoreTest, MaterializeLinksOrCopiesABlobIntoPlace) {
+  const std::string bytes = Content(7, 3 << 20);
+  Result<BlobInfo> info = store_->Put(bytes);
+  ASSERT_OK(info);
+  const Digest& d = info->digest;
+  ASSERT_OK(MakeDirs(dir_.Join("served/targets")));
+  const std::string dest = dir_.Join("served/targets/app.tar");
+  ASSERT_OK(WriteFileAtomic(dest, "an older file"));
+  ASSERT_OK(store_->Materialize(d, dest));
+  struct stat a, b;
+  ASSERT_EQ(::stat(store_->BlobPath(d).c_str(), &a), 0);
+  ASSERT_EQ(::stat(dest.c_str(), &b), 0);
+  EXPECT_EQ(a.st_ino, b.st_ino);            // a link, not a copy
+  ASSERT_OK(store_->Materialize(d, dest));  // already in place: nothing changes
+  EXPECT_EQ(Entries(dir_.Join("served/targets")), std::vector<std::string>{"app.tar"});
+
+  const std::string copy = dir_.Join("served/targets/copy.tar");
+  ASSERT_OK(store_->BlobStore::Materialize(d, copy));  // the interface's default
+  ASSERT_EQ(::stat(copy.c_str(), &b), 0);
+  EXPECT_NE(a.st_ino, b.st_ino);
+  EXPECT_EQ(*ReadFile(copy, {.max_size = 8 << 20}), bytes);
+  EXPECT_EQ(Entries(dir_.Join("served/targets")).size(), 2u);  // no temp files left
+
+  const Digest missing = *Digest::Parse(crypto::Sha256Hex("not stored"));
+  EXPECT_ERRC(store_->Materialize(missing, dir_.Join("served/targets/x")), Errc::kNotFound);
+  EXPECT_ERRC(store_->BlobStore::Materialize(missing, dir_.Join("served/targets/x")),
+              Errc::kNotFound);
 }
 
 TEST_F(BlobStoreTest, EmptyBlob) {
