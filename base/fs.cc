@@ -210,21 +210,31 @@ Status WriteFileAtomic(const std::string& path, std::string_view data,
   return w.Commit();
 }
 
-Status CopyFileAtomic(const std::string& src, const std::string& dest,
-                      const WriteFileOptions& options) {
-  Fd in(::open(src.c_str(), O_RDONLY | O_CLOEXEC));
-  if (in.get() < 0) return IoError("cannot open", src, errno);
-  FERRY_ASSIGN_OR_RETURN(AtomicFileWriter w, AtomicFileWriter::Create(dest, options));
-  std::vector<char> buf(1 << 20);
+Status ReadChunks(int fd, const std::string& name,
+                  const std::function<Status(ByteSpan chunk)>& visit) {
+  std::vector<std::uint8_t> buf(1 << 20);
   for (;;) {
-    const ssize_t n = ::read(in.get(), buf.data(), buf.size());
+    const ssize_t n = ::read(fd, buf.data(), buf.size());
     if (n < 0) {
       if (errno == EINTR) continue;
-      return IoError("cannot read", src, errno);  // w's destructor removes the temp file
+      return IoError("cannot read", name, errno);
     }
-    if (n == 0) break;
-    FERRY_TRY(w.Write(std::string_view(buf.data(), static_cast<std::size_t>(n))));
+    if (n == 0) return OkStatus();
+    FERRY_TRY(visit(ByteSpan(buf.data(), static_cast<std::size_t>(n))));
   }
+}
+
+Status ReadFileChunks(const std::string& path, const std::function<Status(ByteSpan chunk)>& visit) {
+  Fd in(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (in.get() < 0) return IoError("cannot open", path, errno);
+  return ReadChunks(in.get(), path, visit);
+}
+
+Status CopyFileAtomic(const std::string& src, const std::string& dest,
+                      const WriteFileOptions& options) {
+  FERRY_ASSIGN_OR_RETURN(AtomicFileWriter w, AtomicFileWriter::Create(dest, options));
+  // On failure w's destructor removes the temp file.
+  FERRY_TRY(ReadFileChunks(src, [&](ByteSpan chunk) { return w.Write(AsChars(chunk)); }));
   return w.Commit();
 }
 

@@ -11,11 +11,13 @@
 #define FERRY_BASE_FS_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
 #include <sys/types.h>
 
+#include "base/bytes.h"
 #include "base/result.h"
 
 namespace ferry {
@@ -33,6 +35,14 @@ struct ReadFileOptions {
 
 // Reads a whole file. kNotFound if it does not exist, kIoError on other failures.
 Result<std::string> ReadFile(const std::string& path, const ReadFileOptions& options = {});
+
+// Streams `fd` from its current offset to the end in chunks of at most 1 MiB, handing each to
+// `visit`; an error from `visit` stops the read and is returned. A failed read is kIoError
+// "cannot read NAME: ...". For hashing or copying files of any size in constant memory.
+Status ReadChunks(int fd, const std::string& name,
+                  const std::function<Status(ByteSpan chunk)>& visit);
+// The same over the file at `path` (kNotFound if it does not exist).
+Status ReadFileChunks(const std::string& path, const std::function<Status(ByteSpan chunk)>& visit);
 
 struct WriteFileOptions {
   mode_t mode = 0644;

@@ -313,16 +313,12 @@ Result<std::string> FindTargetByContent(Client& client, const std::string& file)
   if (fd < 0) return Error(Errc::kIoError, "cannot open " + file + ": " + ErrnoText(errno));
   std::unique_ptr<const int, void (*)(const int*)> closer(&fd, [](const int* p) { ::close(*p); });
   crypto::Hasher hasher(crypto::HashAlgorithm::kSha256);
-  std::vector<char> buf(1 << 20);
   std::int64_t length = 0;
-  for (;;) {
-    const ssize_t n = ::read(fd, buf.data(), buf.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Error(Errc::kIoError, "cannot read " + file + ": " + ErrnoText(errno));
-    if (n == 0) break;
-    hasher.Update(std::string_view(buf.data(), static_cast<std::size_t>(n)));
-    length += n;
-  }
+  FERRY_TRY(ReadChunks(fd, file, [&](ByteSpan chunk) {
+    hasher.Update(chunk);
+    length += static_cast<std::int64_t>(chunk.size());
+    return OkStatus();
+  }));
   const std::string sha256 = HexEncode(hasher.Finish());
   auto matches = [&](const tuf::TargetFile& t) {
     if (t.length != length) return false;

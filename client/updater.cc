@@ -280,27 +280,15 @@ Status Install(const std::string& partial, const std::string& dest, const tuf::T
   }
   FERRY_ASSIGN_OR_RETURN(tuf::HashVerifier verifier,
                          tuf::HashVerifier::Create(info.file.hashes, info.path));
-  const int in = ::open(partial.c_str(), O_RDONLY | O_CLOEXEC);
-  if (in < 0) return Error(Errc::kIoError, "cannot open " + partial + ": " + ErrnoText(errno));
-  auto copy = [&]() -> Status {
-    FERRY_ASSIGN_OR_RETURN(AtomicFileWriter out, AtomicFileWriter::Create(dest));
-    std::vector<std::uint8_t> buf(1 << 20);
-    for (;;) {
-      const ssize_t n = ::read(in, buf.data(), buf.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return Error(Errc::kIoError, "cannot read " + partial + ": " + ErrnoText(errno));
-      if (n == 0) break;
-      const ByteSpan chunk(buf.data(), static_cast<std::size_t>(n));
-      verifier.Update(chunk);
-      FERRY_TRY(out.Write(AsChars(chunk)));
-    }
-    FERRY_TRY(verifier.Finish());
-    return out.Commit();
-  };
-  const Status st = copy();
-  ::close(in);
-  if (st.ok()) ::unlink(partial.c_str());
-  return st;
+  FERRY_ASSIGN_OR_RETURN(AtomicFileWriter out, AtomicFileWriter::Create(dest));
+  FERRY_TRY(ReadFileChunks(partial, [&](ByteSpan chunk) {
+    verifier.Update(chunk);
+    return out.Write(AsChars(chunk));
+  }));
+  FERRY_TRY(verifier.Finish());
+  FERRY_TRY(out.Commit());
+  ::unlink(partial.c_str());
+  return OkStatus();
 }
 
 }  // namespace

@@ -26,7 +26,6 @@ constexpr std::string_view kUntrustedPrefix = "untrusted comment: ";
 constexpr std::string_view kTrustedPrefix = "trusted comment: ";
 constexpr std::size_t kMaxSignatureText = 16 << 10;
 constexpr std::size_t kMaxPublicKeyText = 4 << 10;
-constexpr std::size_t kChunkSize = 64 << 10;
 
 // alg[2] || keynum[8] || payload[N]: the layout of minisign's PubkeyStruct and SigStruct.
 constexpr std::size_t kPublicKeyBlobSize = 2 + kMinisignKeyIdSize + kEd25519PublicKeySize;
@@ -90,11 +89,6 @@ Status CheckComment(std::string_view comment, std::size_t max, std::string_view 
                                       " bytes; the limit is " + std::to_string(max));
   }
   return OkStatus();
-}
-
-Error OpenError(const std::string& path, int err) {
-  return Error(err == ENOENT ? Errc::kNotFound : Errc::kIoError,
-               "cannot open " + path + ": " + ErrnoText(err));
 }
 
 }  // namespace
@@ -218,22 +212,11 @@ MinisignPrehash MinisignPrehashBytes(ByteSpan data) {
 }
 
 Result<MinisignPrehash> MinisignPrehashFile(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return OpenError(path, errno);
   MinisignHasher h;
-  std::vector<std::uint8_t> buf(kChunkSize);
-  for (;;) {
-    ssize_t n = ::read(fd, buf.data(), buf.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      ::close(fd);
-      return Error(Errc::kIoError, "cannot read " + path + ": " + ErrnoText(err));
-    }
-    if (n == 0) break;
-    h.Update(ByteSpan(buf.data(), static_cast<std::size_t>(n)));
-  }
-  ::close(fd);
+  FERRY_TRY(ReadFileChunks(path, [&](ByteSpan chunk) {
+    h.Update(chunk);
+    return OkStatus();
+  }));
   return h.Finish();
 }
 

@@ -117,7 +117,7 @@ class MinisignHasher {
 };
 
 MinisignPrehash MinisignPrehashBytes(ByteSpan data);
-// Prehash of a file's contents, read in 64 KiB chunks (constant memory for any size).
+// Prehash of a file's contents, streamed (ReadFileChunks: constant memory for any size).
 // kNotFound, kIoError.
 Result<MinisignPrehash> MinisignPrehashFile(const std::string& path);
 

@@ -103,16 +103,10 @@ Result<crypto::MinisignPrehash> PrehashBlob(const store::BlobStore& blobs,
                                             const store::Digest& digest) {
   FERRY_ASSIGN_OR_RETURN(store::OpenedBlob blob, blobs.OpenBlob(digest));
   crypto::MinisignHasher hasher;
-  std::vector<std::uint8_t> buf(1 << 20);
-  for (;;) {
-    const ssize_t n = ::read(blob.fd.get(), buf.data(), buf.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      return Error(Errc::kIoError, "cannot read blob " + digest.hex() + ": " + ErrnoText(errno));
-    }
-    if (n == 0) break;
-    hasher.Update(ByteSpan(buf.data(), static_cast<std::size_t>(n)));
-  }
+  FERRY_TRY(ReadChunks(blob.fd.get(), "blob " + digest.hex(), [&](ByteSpan chunk) {
+    hasher.Update(chunk);
+    return OkStatus();
+  }));
   return hasher.Finish();
 }
 

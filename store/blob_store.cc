@@ -21,18 +21,11 @@ Result<BlobInfo> BlobStore::Put(ByteSpan data, BlobWriteOptions options) {
 Status BlobStore::Materialize(const Digest& digest, const std::string& dest) const {
   FERRY_ASSIGN_OR_RETURN(OpenedBlob blob, OpenBlob(digest));
   FERRY_ASSIGN_OR_RETURN(AtomicFileWriter out, AtomicFileWriter::Create(dest));
-  std::vector<char> buf(1 << 20);
   std::uint64_t copied = 0;
-  for (;;) {
-    const ssize_t n = ::read(blob.fd.get(), buf.data(), buf.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      return Error(Errc::kIoError, "cannot read blob " + digest.hex() + ": " + ErrnoText(errno));
-    }
-    if (n == 0) break;
-    copied += static_cast<std::uint64_t>(n);
-    FERRY_TRY(out.Write(std::string_view(buf.data(), static_cast<std::size_t>(n))));
-  }
+  FERRY_TRY(ReadChunks(blob.fd.get(), "blob " + digest.hex(), [&](ByteSpan chunk) {
+    copied += chunk.size();
+    return out.Write(AsChars(chunk));
+  }));
   if (copied != blob.length) {
     return Error(Errc::kIoError, "blob " + digest.hex() + " changed length while copied");
   }

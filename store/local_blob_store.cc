@@ -31,7 +31,6 @@ namespace ferry::store {
 
 namespace {
 
-constexpr std::size_t kHashChunk = 1 << 20;
 constexpr int kFanOut = 256;
 constexpr mode_t kBlobMode = 0444;  // blobs are immutable: read-only for everyone
 constexpr std::string_view kBlobTempPrefix = "blob.";
@@ -91,18 +90,12 @@ Status ReadDirNames(const std::string& dir,
 // Hashes an open file from its current offset to the end.
 Result<std::pair<Digest, std::uint64_t>> HashFd(int fd, const std::string& path) {
   crypto::Hasher hasher(crypto::HashAlgorithm::kSha256);
-  std::vector<std::uint8_t> buf(kHashChunk);
   std::uint64_t total = 0;
-  for (;;) {
-    ssize_t n = ::read(fd, buf.data(), buf.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return OsError("cannot read", path, errno);
-    }
-    if (n == 0) break;
-    hasher.Update(ByteSpan(buf.data(), static_cast<std::size_t>(n)));
-    total += static_cast<std::uint64_t>(n);
-  }
+  FERRY_TRY(ReadChunks(fd, path, [&](ByteSpan chunk) {
+    hasher.Update(chunk);
+    total += chunk.size();
+    return OkStatus();
+  }));
   Result<Digest> digest = Digest::FromBytes(hasher.Finish());
   return std::make_pair(std::move(*digest), total);
 }
