@@ -224,16 +224,7 @@ TEST_F(UpdaterTest, UnusualRoleNamesAreEncoded) {
                               meta.Set(evil_name + ".json", std::move(m));
                             },
                             {snapshot_key_});
-  std::string ts = Resign(repo_->MetadataBytes(tuf::kTimestamp),
-                          [&](json::Object& s) {
-                            s.Set("version", 2);
-                            json::Object m;
-                            m.Set("version", 2);
-                            json::Object meta;
-                            meta.Set("snapshot.json", std::move(m));
-                            s.Set("meta", std::move(meta));
-                          },
-                          {timestamp_key_});
+  std::string ts = TimestampNamingSnapshot(2);
   auto& bh = fetcher_->behaviors;
   bh["http://origin/metadata/timestamp.json"].body = ts;
   bh["http://origin/metadata/2.snapshot.json"].body = snap;

@@ -95,16 +95,7 @@ class ClientAttackTest : public TufTest {
                                 if (more_meta) more_meta(meta);
                               },
                               {snapshot_key_});
-    std::string ts = Resign(repo_->MetadataBytes(kTimestamp),
-                            [&](json::Object& s) {
-                              s.Set("version", 3);
-                              json::Object m;
-                              m.Set("version", 3);
-                              json::Object meta;
-                              meta.Set("snapshot.json", std::move(m));
-                              s.Set("meta", std::move(meta));
-                            },
-                            {timestamp_key_});
+    std::string ts = TimestampNamingSnapshot(3);
     server_.SetScript("metadata/timestamp.json", Script::Body(ts));
     server_.SetFile("metadata/3.snapshot.json", snap);
     server_.SetFile("metadata/3.targets.json", targets);

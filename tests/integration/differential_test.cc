@@ -12,7 +12,9 @@
 #include "crypto/hash.h"
 #include "tests/integration/process.h"
 #include "tests/integration/scripted_server.h"
+#include "tests/integration/tufjs.h"
 #include "tests/testutil/testutil.h"
+#include "tests/tuf/tuf_fixture.h"
 #include "tuf/paths.h"
 #include "tuf/repository.h"
 
@@ -23,34 +25,6 @@ using tuf::Ed25519Signer;
 using tuf::Repository;
 
 constexpr std::int64_t kDay = 86400;
-const std::string kInteropDir = std::string(FERRY_BINARY_DIR) + "/interop";
-
-std::string EnsureTufJs() {
-  static std::string status = [] {
-    if (PathExists(kInteropDir + "/node_modules/tuf-js/package.json")) return std::string();
-    if (std::system("command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1") != 0) {
-      return std::string("node/npm not installed");
-    }
-    if (!MakeDirs(kInteropDir).ok()) return std::string("cannot create " + kInteropDir);
-    RunResult r = RunProcess({"npm", "install", "--prefix", kInteropDir, "--no-audit", "--no-fund",
-                              "--silent", "tuf-js@5.0.1"},
-                             {}, std::chrono::seconds(180));
-    if (r.exit_code != 0)
-      return "npm install tuf-js@5.0.1 failed (registry unreachable?): " + r.err;
-    return std::string();
-  }();
-  return status;
-}
-
-// Re-signs a metadata document after `mutate` edits its `signed` object.
-std::string Resign(const std::string& bytes, const std::function<void(json::Object&)>& mutate,
-                   const std::vector<const tuf::Signer*>& signers) {
-  auto doc = json::Parse(bytes);
-  EXPECT_TRUE(doc.ok());
-  json::Value signed_part = *doc->Find("signed");
-  mutate(signed_part.as_object());
-  return tuf::SignEnvelope(signed_part, signers);
-}
 
 // Flips one hex digit of the first signature.
 std::string CorruptSignature(const std::string& bytes) {
@@ -186,23 +160,23 @@ class Generator {
         break;
       case 7:
         what.push_back("timestamp re-signed with an unknown field");
-        c.files[ts_path] =
-            Resign(c.files[ts_path], [](json::Object& s) { s.Set("x_ferry_extra", "kept"); },
-                   {timestamp_key});
+        c.files[ts_path] = tuf::testing::ResignMetadata(
+            c.files[ts_path], [](json::Object& s) { s.Set("x_ferry_extra", "kept"); },
+            {timestamp_key});
         break;
       case 8:
         what.push_back("targets entry re-signed with the wrong length");
-        c.files[holder_path] =
-            Resign(c.files[holder_path],
-                   [&](json::Object& s) {
-                     json::Object& t = s.Find("targets")->as_object().Find(c.target)->as_object();
-                     t.Set("length", t.Find("length")->as_int() + 1);
-                   },
-                   {holder_key});
+        c.files[holder_path] = tuf::testing::ResignMetadata(
+            c.files[holder_path],
+            [&](json::Object& s) {
+              json::Object& t = s.Find("targets")->as_object().Find(c.target)->as_object();
+              t.Set("length", t.Find("length")->as_int() + 1);
+            },
+            {holder_key});
         break;
       case 9:
         what.push_back("snapshot re-signed listing a newer targets version");
-        c.files[snap_path] = Resign(
+        c.files[snap_path] = tuf::testing::ResignMetadata(
             c.files[snap_path],
             [&](json::Object& s) {
               json::Object& m = s.Find("meta")->as_object().Find("targets.json")->as_object();
@@ -212,16 +186,17 @@ class Generator {
         break;
       case 10:
         what.push_back("timestamp signed by the snapshot key");
-        c.files[ts_path] = Resign(c.files[ts_path], [](json::Object&) {}, {snapshot_key});
+        c.files[ts_path] =
+            tuf::testing::ResignMetadata(c.files[ts_path], [](json::Object&) {}, {snapshot_key});
         break;
       case 11:
         if (new_root != nullptr) {
           what.push_back("root v2 signed by the new key only");
-          c.files["metadata/2.root.json"] =
-              Resign(c.files["metadata/2.root.json"], [](json::Object&) {}, {new_root});
+          c.files["metadata/2.root.json"] = tuf::testing::ResignMetadata(
+              c.files["metadata/2.root.json"], [](json::Object&) {}, {new_root});
         } else {
           what.push_back("timestamp expired by re-signing");
-          c.files[ts_path] = Resign(
+          c.files[ts_path] = tuf::testing::ResignMetadata(
               c.files[ts_path], [&](json::Object& s) { s.Set("expires", FormatTufTime(now - 60)); },
               {timestamp_key});
         }
@@ -294,7 +269,7 @@ TEST(DifferentialTest, FerryAndTufJsAgreeOn200GeneratedRepositories) {
   ASSERT_OK(WriteFileAtomic(dir.Join("cases.json"), json::Encode(json::Value(std::move(batch)))));
   RunResult js =
       RunProcess({"node", SourcePath("tests/interop/tufjs_batch.js"), dir.Join("cases.json")},
-                 {{"NODE_PATH", kInteropDir + "/node_modules"}}, std::chrono::seconds(600));
+                 TufJsEnv(), std::chrono::seconds(600));
   ASSERT_EQ(js.exit_code, 0) << js.err;
   std::vector<std::string> lines;
   for (std::size_t pos = 0, nl; (nl = js.out.find('\n', pos)) != std::string::npos; pos = nl + 1)

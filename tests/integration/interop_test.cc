@@ -12,37 +12,17 @@
 #include "crypto/hash.h"
 #include "tests/integration/process.h"
 #include "tests/integration/scripted_server.h"
+#include "tests/integration/tufjs.h"
 #include "tests/testutil/testutil.h"
 
 namespace ferry::testing {
 namespace {
 
-const std::string kInteropDir = std::string(FERRY_BINARY_DIR) + "/interop";
-
-// Installs tuf-js@5.0.1 once per build directory. Returns an empty string when it worked, else
-// why it could not (the tests then skip).
-std::string EnsureTufJs() {
-  static std::string status = [] {
-    if (PathExists(kInteropDir + "/node_modules/tuf-js/package.json")) return std::string();
-    if (std::system("command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1") != 0) {
-      return std::string("node/npm not installed");
-    }
-    if (!MakeDirs(kInteropDir).ok()) return std::string("cannot create " + kInteropDir);
-    RunResult r = RunProcess({"npm", "install", "--prefix", kInteropDir, "--no-audit", "--no-fund",
-                              "--silent", "tuf-js@5.0.1"},
-                             {}, std::chrono::seconds(180));
-    if (r.exit_code != 0)
-      return "npm install tuf-js@5.0.1 failed (registry unreachable?): " + r.err;
-    return std::string();
-  }();
-  return status;
-}
-
 RunResult TufJs(const std::string& metadata_url, const std::string& targets_url,
                 const std::string& root, const std::string& work, const std::string& target) {
   return RunProcess({"node", SourcePath("tests/interop/tufjs_download.js"), metadata_url,
                      targets_url, root, work, target},
-                    {{"NODE_PATH", kInteropDir + "/node_modules"}}, std::chrono::seconds(60));
+                    TufJsEnv(), std::chrono::seconds(60));
 }
 
 class InteropTest : public ::testing::Test {

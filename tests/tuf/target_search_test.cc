@@ -245,15 +245,7 @@ TEST_F(TargetSearchTest, SuccinctHashBins) {
     bm.Set("version", 1);
     meta.Set(bin_name + ".json", std::move(bm));
   }, {snapshot_key_});
-  std::string ts_bytes = Resign(repo_->MetadataBytes(kTimestamp), [&](json::Object& s) {
-    s.Set("version", 2);
-    json::Object m;
-    m.Set("version", 2);
-    json::Object meta;
-    meta.Set("snapshot.json", std::move(m));
-    s.Set("meta", std::move(meta));
-  }, {timestamp_key_});
-  overrides_["timestamp.json"] = ts_bytes;
+  overrides_["timestamp.json"] = TimestampNamingSnapshot(2);
   overrides_["2.snapshot.json"] = snap;
   overrides_["2.targets.json"] = targets;
   overrides_[MetadataFileName(bin_name, 1)] = bin;

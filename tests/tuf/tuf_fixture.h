@@ -23,6 +23,17 @@ namespace ferry::tuf::testing {
 inline constexpr UnixTime kT0 = 1700000000;  // 2023-11-14T22:13:20Z: repository creation
 inline constexpr UnixTime kNow = kT0 + 3600;  // client reference time
 
+// Re-signs a metadata file after `mutate` edits its `signed` object.
+inline std::string ResignMetadata(const std::string& bytes,
+                                  const std::function<void(json::Object&)>& mutate,
+                                  const std::vector<const Signer*>& signers) {
+  auto doc = json::Parse(bytes);
+  EXPECT_TRUE(doc.ok());
+  json::Value signed_part = *doc->Find("signed");
+  mutate(signed_part.as_object());
+  return SignEnvelope(signed_part, signers);
+}
+
 class TufTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -86,14 +97,24 @@ class TufTest : public ::testing::Test {
     };
   }
 
-  // Re-signs a metadata file after `mutate` edits its `signed` object.
   static std::string Resign(const std::string& bytes, const std::function<void(json::Object&)>& mutate,
                             const std::vector<const Signer*>& signers) {
-    auto doc = json::Parse(bytes);
-    EXPECT_TRUE(doc.ok());
-    json::Value signed_part = *doc->Find("signed");
-    mutate(signed_part.as_object());
-    return SignEnvelope(signed_part, signers);
+    return ResignMetadata(bytes, mutate, signers);
+  }
+
+  // The current timestamp re-signed (timestamp key) as version `version`, naming snapshot version
+  // `version` without length or hashes: serves forged snapshots of that version.
+  std::string TimestampNamingSnapshot(std::int64_t version) const {
+    return Resign(repo_->MetadataBytes(kTimestamp),
+                  [&](json::Object& s) {
+                    s.Set("version", version);
+                    json::Object m;
+                    m.Set("version", version);
+                    json::Object meta;
+                    meta.Set("snapshot.json", std::move(m));
+                    s.Set("meta", std::move(meta));
+                  },
+                  {timestamp_key_});
   }
 
   UnixTime t0_ = kT0;  // when the repository is created (subclasses may use the real time)
