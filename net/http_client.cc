@@ -540,17 +540,18 @@ asio::awaitable<Status> HttpClient::Impl::Exchange(Connection& c, const Outgoing
     expect = expect || (EqualsIgnoreCase(h.name, "expect") &&
                         EqualsIgnoreCase(h.value, "100-continue"));
   }
-  if (!has_body || !expect) {
-    Status st = co_await SendOn(c, out, b, SendPart::kAll);
+  // Sends `part`, then reads the answer. The server may have answered early (413, 401) and
+  // closed while we were still sending: its response is the better report.
+  auto send_and_read = [&](SendPart part) -> asio::awaitable<Status> {
+    Status st = co_await SendOn(c, out, b, part);
     if (st) co_return co_await ReadHeadOn(c, out, b, parser, false);
-    // The server may have answered early (413, 401) and closed while we were still sending:
-    // its response is the better report.
     if (st.error().code() != Errc::kIoError) co_return st;
     c.no_reuse = true;
     if (!co_await WaitReadable(c, milliseconds(200))) co_return st;
     if (Status early = co_await ReadHeadOn(c, out, b, parser, false); early) co_return early;
     co_return st;
-  }
+  };
+  if (!has_body || !expect) co_return co_await send_and_read(SendPart::kAll);
   // Expect: 100-continue: send the head, then wait (briefly) for "100 Continue" or a final
   // answer such as 401, which saves sending a body the server would refuse.
   if (Status st = co_await SendOn(c, out, b, SendPart::kHead); !st) co_return st;
@@ -562,8 +563,7 @@ asio::awaitable<Status> HttpClient::Impl::Exchange(Connection& c, const Outgoing
       co_return OkStatus();
     }
   }
-  if (Status st = co_await SendOn(c, out, b, SendPart::kBody); !st) co_return st;
-  co_return co_await ReadHeadOn(c, out, b, parser, false);
+  co_return co_await send_and_read(SendPart::kBody);
 }
 
 asio::awaitable<Status> HttpClient::Impl::RoundTrip(const Outgoing& out, Budget& b,
